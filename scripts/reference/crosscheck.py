@@ -1,0 +1,113 @@
+"""Compare `descent replay` with PyTorch on random requests (not used by the tests).
+
+    python crosscheck.py path/to/descent [cases] [seed]
+
+Prints, per optimizer, how many iterates were bit-identical and the worst
+relative difference. Exits non-zero if any difference exceeds 1e-12 relative to
+the largest parameter magnitude seen in that coordinate.
+"""
+import json
+import random
+import subprocess
+import sys
+
+from torch_replay import torch_replay
+
+
+def rand_hyper(name, rng):
+    h = {}
+    def maybe(key, value):
+        if rng.random() < 0.6:
+            h[key] = value
+    lr = 10 ** rng.uniform(-4, 0)
+    maybe("lr", lr)
+    if name in ("sgd", "adagrad", "rmsprop", "adadelta", "adam", "adamw"):
+        maybe("weight_decay", rng.choice([0.0, 10 ** rng.uniform(-4, -1)]))
+    if name == "sgd":
+        mom = rng.choice([0.0, rng.uniform(0, 0.99)])
+        h["momentum"] = mom
+        if mom > 0 and rng.random() < 0.5:
+            h["nesterov"] = True
+        else:
+            maybe("dampening", rng.uniform(0, 1))
+    if name == "adagrad":
+        maybe("lr_decay", rng.choice([0.0, 10 ** rng.uniform(-4, -1)]))
+        maybe("initial_accumulator_value", rng.choice([0.0, rng.uniform(0, 1)]))
+        maybe("eps", 10 ** rng.uniform(-12, -6))
+    if name == "rmsprop":
+        maybe("alpha", rng.uniform(0.5, 0.999))
+        maybe("eps", 10 ** rng.uniform(-10, -6))
+        maybe("momentum", rng.choice([0.0, rng.uniform(0, 0.95)]))
+        maybe("centered", rng.random() < 0.5)
+    if name == "adadelta":
+        maybe("rho", rng.uniform(0.5, 0.99))
+        maybe("eps", 10 ** rng.uniform(-8, -4))
+    if name in ("adam", "adamw"):
+        maybe("betas", [rng.uniform(0, 0.99), rng.uniform(0.9, 0.9999)])
+        maybe("eps", 10 ** rng.uniform(-10, -6))
+        maybe("amsgrad", rng.random() < 0.5)
+    if name == "rprop":
+        maybe("etas", [rng.uniform(0.1, 0.9), rng.uniform(1.05, 2.0)])
+        maybe("step_sizes", [10 ** rng.uniform(-8, -4), 10 ** rng.uniform(-1, 2)])
+    if rng.random() < 0.1:
+        h["maximize"] = True
+    return h
+
+
+def rand_grads(n, steps, rng):
+    rows = []
+    for _ in range(steps):
+        row = []
+        for _ in range(n):
+            u = rng.random()
+            if u < 0.05:
+                row.append(0.0)
+            else:
+                row.append(rng.choice([-1, 1]) * 10 ** rng.uniform(-6, 3))
+        rows.append(row)
+    return rows
+
+
+def main():
+    exe = sys.argv[1]
+    cases = int(sys.argv[2]) if len(sys.argv) > 2 else 200
+    rng = random.Random(int(sys.argv[3]) if len(sys.argv) > 3 else 12345)
+    worst_all = 0.0
+    stats = {}
+    for k in range(cases):
+        name = rng.choice(["sgd", "adagrad", "rmsprop", "adadelta", "adam", "adamw", "rprop"])
+        n = rng.randint(1, 9)
+        req = {
+            "optimizer": name,
+            "hyper": rand_hyper(name, rng),
+            "params": [rng.uniform(-3, 3) for _ in range(n)],
+            "grads": rand_grads(n, rng.randint(1, 150), rng),
+        }
+        want = torch_replay(req)
+        res = subprocess.run([exe, "replay"], input=json.dumps(req), capture_output=True, text=True)
+        if res.returncode != 0:
+            print("REFUSED", name, res.stderr.strip(), json.dumps(req)[:300])
+            continue
+        got = json.loads(res.stdout)["params"]
+        same = total = 0
+        worst = 0.0
+        scale = [abs(x) for x in req["params"]]
+        for w_row, g_row in zip(want, got):
+            for i, (w, g) in enumerate(zip(w_row, g_row)):
+                scale[i] = max(scale[i], abs(w))
+                total += 1
+                same += w == g
+                if scale[i] > 0:
+                    worst = max(worst, abs(w - g) / scale[i])
+        s = stats.setdefault(name, [0, 0, 0.0])
+        s[0] += same; s[1] += total; s[2] = max(s[2], worst)
+        if worst > 1e-12:
+            print("MISMATCH", name, worst, json.dumps(req)[:400])
+        worst_all = max(worst_all, worst)
+    for name, (same, total, worst) in sorted(stats.items()):
+        print(f"{name:9s} bit-identical {same}/{total}  worst relative {worst:.3g}")
+    sys.exit(1 if worst_all > 1e-12 else 0)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,27 @@
+//! # Descent
+//!
+//! The optimizers of deep learning, derived in the Descent book and checked by its
+//! tests: SGD with momentum and Nesterov, AdaGrad, RMSprop, AdaDelta, Adam, AdamW,
+//! AMSGrad and Rprop, with PyTorch's semantics and defaults.
+//!
+//! ```
+//! use descent::optim::{Adam, AdamConfig, Optimizer};
+//! use nalgebra::DVector;
+//!
+//! let mut adam = Adam::new(AdamConfig { lr: 0.1, ..AdamConfig::default() })?;
+//! let mut theta = DVector::from_vec(vec![1.0, -2.0]);
+//! for _ in 0..100 {
+//!     let grad = theta.clone(); // the gradient of |theta|^2 / 2
+//!     adam.step(&mut theta, &grad)?;
+//! }
+//! assert!(theta.norm() < 0.1);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+pub mod error;
+pub mod optim;
+
+pub use error::{HyperError, StepError};
+pub mod replay;

@@ -1,0 +1,118 @@
+//! AdaGrad: per-coordinate steps scaled by the root of the summed squared gradients.
+//!
+//! ```text
+//! input: lr, lr_decay, weight decay lambda, initial accumulator s0, eps, maximize
+//! s <- s0
+//! for t = 1, 2, ...
+//!     g <- -g                          if maximize
+//!     g <- g + lambda theta            if L2 decay
+//!     clr <- lr / (1 + (t - 1) lr_decay)
+//!     theta <- theta (1 - clr lambda)  if decoupled decay
+//!     s <- s + g^2
+//!     theta <- theta - clr g / (sqrt(s) + eps)
+//! ```
+
+use nalgebra::DVector;
+
+use super::{Buffers, Optim, Rule, WeightDecay, decay, first_non_finite, hyper};
+use crate::error::HyperError;
+
+/// Hyperparameters of AdaGrad, with PyTorch's names and defaults.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct AdagradConfig {
+    /// Learning rate, `lr >= 0` (default `1e-2`).
+    pub lr: f64,
+    /// Learning-rate decay, `lr_decay >= 0` (default 0).
+    pub lr_decay: f64,
+    /// Weight decay (default none); PyTorch's `weight_decay` is [`WeightDecay::L2`].
+    pub weight_decay: WeightDecay,
+    /// Starting value of the accumulator, `>= 0` (default 0).
+    pub initial_accumulator_value: f64,
+    /// Added to the root in the denominator, `eps >= 0` (default `1e-10`).
+    pub eps: f64,
+    /// Ascend instead of descend (default false).
+    pub maximize: bool,
+}
+
+impl Default for AdagradConfig {
+    fn default() -> Self {
+        AdagradConfig {
+            lr: 1e-2,
+            lr_decay: 0.0,
+            weight_decay: WeightDecay::None,
+            initial_accumulator_value: 0.0,
+            eps: 1e-10,
+            maximize: false,
+        }
+    }
+}
+
+/// AdaGrad: [`AdagradConfig`] with its state.
+pub type Adagrad = Optim<AdagradConfig>;
+
+/// The state of AdaGrad.
+#[derive(Clone, Debug, PartialEq)]
+pub struct AdagradState {
+    /// Steps taken.
+    pub step: u64,
+    /// The accumulator `s`: the sum of squared gradients (PyTorch's `sum`).
+    pub sum: DVector<f64>,
+}
+
+impl Buffers for AdagradState {
+    type Coord = f64;
+    fn coords(&self) -> Option<usize> {
+        Some(self.sum.len())
+    }
+    fn step(&self) -> u64 {
+        self.step
+    }
+    fn set_step(&mut self, t: u64) {
+        self.step = t;
+    }
+    fn get(&self, i: usize) -> f64 {
+        self.sum[i]
+    }
+    fn set(&mut self, i: usize, c: f64) {
+        self.sum[i] = c;
+    }
+    fn non_finite(c: &f64) -> Option<&'static str> {
+        first_non_finite(&[("sum", *c)])
+    }
+}
+
+impl Rule for AdagradConfig {
+    type State = AdagradState;
+    const NAME: &'static str = "adagrad";
+
+    fn validate(&self) -> Result<(), HyperError> {
+        hyper::non_negative(Self::NAME, "lr", self.lr)?;
+        hyper::non_negative(Self::NAME, "lr_decay", self.lr_decay)?;
+        decay::validate(Self::NAME, self.weight_decay)?;
+        hyper::non_negative(
+            Self::NAME,
+            "initial_accumulator_value",
+            self.initial_accumulator_value,
+        )?;
+        hyper::non_negative(Self::NAME, "eps", self.eps)
+    }
+
+    fn init(&self, theta: &DVector<f64>) -> AdagradState {
+        AdagradState {
+            step: 0,
+            sum: DVector::from_element(theta.len(), self.initial_accumulator_value),
+        }
+    }
+
+    // ANCHOR: update
+    fn update(&self, t: u64, theta: f64, g: f64, sum: f64) -> (f64, f64) {
+        let g = if self.maximize { -g } else { g };
+        let g = self.weight_decay.grad(g, theta);
+        let clr = self.lr / (1.0 + (t as f64 - 1.0) * self.lr_decay);
+        let theta = self.weight_decay.param(theta, clr);
+        let sum = g.mul_add(g, sum);
+        let std = sum.sqrt() + self.eps;
+        (theta + (-clr * g) / std, sum)
+    }
+    // ANCHOR_END: update
+}

@@ -1,0 +1,210 @@
+//! First-order optimizers with PyTorch 2.x semantics (single-tensor path, float64).
+//!
+//! Every optimizer here acts coordinate by coordinate. Each file states one
+//! optimizer as a pure function of one coordinate, `update(t, theta, g, state)`,
+//! which reads like the algorithm box in the book. The driver [`Optim`] runs that
+//! function over all coordinates in two passes, so that a step is either taken
+//! whole or refused whole:
+//!
+//! 1. check the inputs (lengths, finite gradient);
+//! 2. compute every new value and check that it is finite, writing nothing;
+//! 3. compute again and write. The arithmetic is deterministic, so pass 3 writes
+//!    exactly the values that pass 2 checked.
+//!
+//! Nothing is allocated in a step once the state exists (the state is created on
+//! the first step, as PyTorch does).
+
+use std::fmt::Debug;
+
+use nalgebra::DVector;
+
+use crate::error::{HyperError, StepError};
+
+pub mod adadelta;
+pub mod adagrad;
+pub mod adam;
+pub mod decay;
+pub mod hyper;
+pub mod moments;
+pub mod rmsprop;
+pub mod rprop;
+pub mod sgd;
+
+pub use adadelta::{Adadelta, AdadeltaConfig, AdadeltaState};
+pub use adagrad::{Adagrad, AdagradConfig, AdagradState};
+pub use adam::{Adam, AdamConfig, AdamState, Amsgrad};
+pub use decay::WeightDecay;
+pub use rmsprop::{RmsProp, RmsPropConfig, RmsPropState};
+pub use rprop::{Rprop, RpropConfig, RpropState};
+pub use sgd::{Sgd, SgdConfig, SgdState};
+
+/// An optimizer that updates parameters in place from a gradient.
+pub trait Optimizer {
+    /// Takes one step: `params` is updated in place from `grad`.
+    ///
+    /// On error nothing changes: parameters and state stay bit-for-bit as they were.
+    fn step(&mut self, params: &mut DVector<f64>, grad: &DVector<f64>) -> Result<(), StepError>;
+
+    /// The number of steps taken so far.
+    fn steps_taken(&self) -> u64;
+
+    /// The optimizer's name, as `descent replay` spells it.
+    fn name(&self) -> &'static str;
+}
+
+/// The buffers of an optimizer's state, read and written one coordinate at a time.
+pub trait Buffers: Clone + PartialEq + Debug {
+    /// The state of one coordinate (one entry of every buffer).
+    type Coord: Copy;
+    /// The number of coordinates, or `None` when the state keeps no per-coordinate
+    /// buffer (SGD without momentum).
+    fn coords(&self) -> Option<usize>;
+    /// The number of steps taken (PyTorch's `state["step"]`).
+    fn step(&self) -> u64;
+    /// Sets the number of steps taken.
+    fn set_step(&mut self, t: u64);
+    /// Reads coordinate `i`.
+    fn get(&self, i: usize) -> Self::Coord;
+    /// Writes coordinate `i`.
+    fn set(&mut self, i: usize, c: Self::Coord);
+    /// The name of the first buffer whose entry in `c` is not finite, if any.
+    fn non_finite(c: &Self::Coord) -> Option<&'static str>;
+}
+
+/// An optimizer stated coordinate by coordinate: its validated hyperparameters
+/// and its update rule.
+pub trait Rule: Clone + Debug {
+    /// The optimizer's state.
+    type State: Buffers;
+    /// The optimizer's name, as `descent replay` spells it.
+    const NAME: &'static str;
+    /// Checks every hyperparameter against its valid range.
+    fn validate(&self) -> Result<(), HyperError>;
+    /// The state before the first step, for parameters `theta`.
+    fn init(&self, theta: &DVector<f64>) -> Self::State;
+    /// One coordinate's step `t` (counted from 1): returns the new parameter and
+    /// the new state of that coordinate.
+    fn update(
+        &self,
+        t: u64,
+        theta: f64,
+        g: f64,
+        s: <Self::State as Buffers>::Coord,
+    ) -> (f64, <Self::State as Buffers>::Coord);
+}
+
+/// An optimizer: validated hyperparameters `R` and the state they act on.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Optim<R: Rule> {
+    config: R,
+    state: Option<R::State>,
+}
+
+impl<R: Rule> Optim<R> {
+    /// Builds the optimizer, refusing any hyperparameter outside its range.
+    pub fn new(config: R) -> Result<Self, HyperError> {
+        config.validate()?;
+        Ok(Optim {
+            config,
+            state: None,
+        })
+    }
+
+    /// The hyperparameters.
+    pub fn config(&self) -> &R {
+        &self.config
+    }
+
+    /// The state, or `None` before the first step.
+    pub fn state(&self) -> Option<&R::State> {
+        self.state.as_ref()
+    }
+
+    /// Forgets the state, as if no step had been taken.
+    pub fn reset(&mut self) {
+        self.state = None;
+    }
+}
+
+impl<R: Rule> Optimizer for Optim<R> {
+    fn step(&mut self, params: &mut DVector<f64>, grad: &DVector<f64>) -> Result<(), StepError> {
+        step_all(&self.config, &mut self.state, params, grad)
+    }
+
+    fn steps_taken(&self) -> u64 {
+        self.state.as_ref().map_or(0, Buffers::step)
+    }
+
+    fn name(&self) -> &'static str {
+        R::NAME
+    }
+}
+
+/// The two-pass driver described in the module documentation.
+fn step_all<R: Rule>(
+    rule: &R,
+    state: &mut Option<R::State>,
+    params: &mut DVector<f64>,
+    grad: &DVector<f64>,
+) -> Result<(), StepError> {
+    let n = params.len();
+    if grad.len() != n {
+        return Err(StepError::LengthMismatch {
+            what: "grad",
+            expected: n,
+            found: grad.len(),
+        });
+    }
+    if let Some(expected) = state.as_ref().and_then(Buffers::coords)
+        && expected != n
+    {
+        return Err(StepError::LengthMismatch {
+            what: "params",
+            expected,
+            found: n,
+        });
+    }
+    if let Some((index, &value)) = grad.iter().enumerate().find(|(_, g)| !g.is_finite()) {
+        return Err(StepError::NonFiniteGradient { index, value });
+    }
+
+    // The first step builds the state; it is kept only if the step is taken.
+    let mut fresh = None;
+    let s: &mut R::State = match state {
+        Some(s) => s,
+        None => fresh.insert(rule.init(params)),
+    };
+    let t = s.step().saturating_add(1);
+
+    for i in 0..n {
+        let (theta, c) = rule.update(t, params[i], grad[i], s.get(i));
+        if !theta.is_finite() {
+            return Err(StepError::NonFiniteResult {
+                index: i,
+                quantity: "param",
+            });
+        }
+        if let Some(quantity) = R::State::non_finite(&c) {
+            return Err(StepError::NonFiniteResult { index: i, quantity });
+        }
+    }
+    for i in 0..n {
+        let (theta, c) = rule.update(t, params[i], grad[i], s.get(i));
+        params[i] = theta;
+        s.set(i, c);
+    }
+    s.set_step(t);
+
+    if fresh.is_some() {
+        *state = fresh;
+    }
+    Ok(())
+}
+
+/// The name of the first non-finite entry among `(name, value)` pairs.
+pub(crate) fn first_non_finite(entries: &[(&'static str, f64)]) -> Option<&'static str> {
+    entries
+        .iter()
+        .find(|(_, v)| !v.is_finite())
+        .map(|(name, _)| *name)
+}

@@ -1,0 +1,140 @@
+//! Stochastic gradient descent with momentum, dampening, Nesterov and weight decay.
+//!
+//! ```text
+//! input: lr, momentum mu, dampening tau, weight decay lambda, nesterov, maximize
+//! for t = 1, 2, ...
+//!     g <- -g                          if maximize
+//!     g <- g + lambda theta            if L2 decay
+//!     theta <- theta (1 - lr lambda)   if decoupled decay (SGDW)
+//!     if mu != 0
+//!         b <- g                               if t = 1
+//!         b <- mu b + (1 - tau) g              otherwise
+//!         d <- g + mu b   if nesterov,  else d <- b
+//!     else
+//!         d <- g
+//!     theta <- theta - lr d
+//! ```
+
+use nalgebra::DVector;
+
+use super::{Buffers, Optim, Rule, WeightDecay, decay, first_non_finite, hyper};
+use crate::error::HyperError;
+
+/// Hyperparameters of SGD, with PyTorch's names and defaults.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct SgdConfig {
+    /// Learning rate, `lr >= 0` (default `1e-3`).
+    pub lr: f64,
+    /// Momentum factor, `momentum >= 0` (default 0: no momentum buffer).
+    pub momentum: f64,
+    /// Dampening of the gradient in the momentum buffer, in `[0, 1]` (default 0).
+    pub dampening: f64,
+    /// Weight decay (default none). PyTorch's `weight_decay` is [`WeightDecay::L2`];
+    /// [`WeightDecay::Decoupled`] gives SGDW.
+    pub weight_decay: WeightDecay,
+    /// Nesterov momentum; needs `momentum > 0` and `dampening = 0` (default false).
+    pub nesterov: bool,
+    /// Ascend instead of descend (default false).
+    pub maximize: bool,
+}
+
+impl Default for SgdConfig {
+    fn default() -> Self {
+        SgdConfig {
+            lr: 1e-3,
+            momentum: 0.0,
+            dampening: 0.0,
+            weight_decay: WeightDecay::None,
+            nesterov: false,
+            maximize: false,
+        }
+    }
+}
+
+/// SGD: [`SgdConfig`] with its state.
+pub type Sgd = Optim<SgdConfig>;
+
+/// The state of SGD: PyTorch's `momentum_buffer`, present when `momentum != 0`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SgdState {
+    /// Steps taken.
+    pub step: u64,
+    /// The momentum buffer `b`.
+    pub momentum_buffer: Option<DVector<f64>>,
+}
+
+impl Buffers for SgdState {
+    type Coord = f64;
+    fn coords(&self) -> Option<usize> {
+        self.momentum_buffer.as_ref().map(DVector::len)
+    }
+    fn step(&self) -> u64 {
+        self.step
+    }
+    fn set_step(&mut self, t: u64) {
+        self.step = t;
+    }
+    fn get(&self, i: usize) -> f64 {
+        self.momentum_buffer.as_ref().map_or(0.0, |b| b[i])
+    }
+    fn set(&mut self, i: usize, c: f64) {
+        if let Some(b) = self.momentum_buffer.as_mut() {
+            b[i] = c;
+        }
+    }
+    fn non_finite(c: &f64) -> Option<&'static str> {
+        first_non_finite(&[("momentum_buffer", *c)])
+    }
+}
+
+impl Rule for SgdConfig {
+    type State = SgdState;
+    const NAME: &'static str = "sgd";
+
+    fn validate(&self) -> Result<(), HyperError> {
+        hyper::non_negative(Self::NAME, "lr", self.lr)?;
+        hyper::non_negative(Self::NAME, "momentum", self.momentum)?;
+        hyper::unit_closed(Self::NAME, "dampening", self.dampening)?;
+        decay::validate(Self::NAME, self.weight_decay)?;
+        if self.nesterov && (self.momentum <= 0.0 || self.dampening != 0.0) {
+            return Err(HyperError {
+                optimizer: Self::NAME,
+                param: "nesterov",
+                value: "true".into(),
+                range: "nesterov requires momentum > 0 and dampening = 0",
+            });
+        }
+        Ok(())
+    }
+
+    fn init(&self, theta: &DVector<f64>) -> SgdState {
+        SgdState {
+            step: 0,
+            momentum_buffer: (self.momentum != 0.0).then(|| DVector::zeros(theta.len())),
+        }
+    }
+
+    // ANCHOR: update
+    fn update(&self, t: u64, theta: f64, g: f64, b: f64) -> (f64, f64) {
+        let g = if self.maximize { -g } else { g };
+        let g = self.weight_decay.grad(g, theta);
+        let theta = self.weight_decay.param(theta, self.lr);
+        let (d, b) = if self.momentum != 0.0 {
+            let b = if t == 1 {
+                g // PyTorch's first buffer is the gradient itself, undamped
+            } else {
+                (1.0 - self.dampening).mul_add(g, b * self.momentum)
+            };
+            let d = if self.nesterov {
+                self.momentum.mul_add(b, g)
+            } else {
+                b
+            };
+            (d, b)
+        } else {
+            (g, b)
+        };
+        ((-self.lr).mul_add(d, theta), b)
+    }
+    // ANCHOR_END: update
+}
