@@ -24,4 +24,5 @@ pub mod error;
 pub mod optim;
 
 pub use error::{HyperError, StepError};
+pub mod problems;
 pub mod replay;
