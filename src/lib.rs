@@ -26,3 +26,5 @@ pub mod optim;
 pub use error::{HyperError, StepError};
 pub mod problems;
 pub mod replay;
+pub mod second_order;
+pub mod run;

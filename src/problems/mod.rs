@@ -6,6 +6,14 @@
 //! (the gradient) and at second-order dual vectors (the Hessian).
 
 use nalgebra::{DMatrix, DVector};
+
+pub mod gaussian;
+pub mod logcosh;
+pub mod minibatch_sign;
+pub mod online;
+pub mod quadratic;
+pub mod regression;
+pub mod rosenbrock;
 use num_dual::{Dual2DVec64, DualDVec64, DualNum};
 
 /// A scalar objective `f: R^n -> R`, written once for every number type.

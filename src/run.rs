@@ -1,0 +1,1 @@
+//! `descent run`: (to be written)

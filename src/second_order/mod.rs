@@ -1,0 +1,6 @@
+//! Second-order methods on exact derivatives: Newton, diagonal quasi-Newton and
+//! natural gradient.
+
+pub mod diagonal;
+pub mod natural;
+pub mod newton;
