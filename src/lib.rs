@@ -24,6 +24,7 @@ pub mod error;
 pub mod optim;
 
 pub use error::{HyperError, StepError};
+pub mod ledger;
 pub mod problems;
 pub mod replay;
 pub mod second_order;
