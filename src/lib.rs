@@ -21,11 +21,16 @@
 #![warn(missing_docs)]
 
 pub mod error;
-pub mod optim;
-
-pub use error::{HyperError, StepError};
 pub mod ledger;
+pub mod optim;
 pub mod problems;
 pub mod replay;
-pub mod second_order;
 pub mod run;
+pub mod second_order;
+
+pub use error::{HyperError, StepError};
+
+/// The README's examples, compiled and run as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;
