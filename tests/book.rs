@@ -1,0 +1,193 @@
+//! The book builds offline and clean: every formula renders, every include
+//! resolves, every claim cited has its proof and every proof is in the book, and
+//! nothing is loaded from outside the book.
+//!
+//! The build runs `bash scripts/book.sh build`, which installs the pinned mdBook
+//! 0.5.4 and mdbook-katex 0.10.0 if they are missing.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+fn root() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn files_with_ext(dir: &Path, ext: &str, out: &mut Vec<PathBuf>) {
+    for entry in fs::read_dir(dir).unwrap().flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            files_with_ext(&path, ext, out);
+        } else if path.extension().and_then(|e| e.to_str()) == Some(ext) {
+            out.push(path);
+        }
+    }
+}
+
+/// The values of `attr="..."` in the tags named `tag` of an HTML page.
+fn attr_values(html: &str, tag: &str, attr: &str) -> Vec<String> {
+    let mut values = Vec::new();
+    let open = format!("<{tag}");
+    let mut rest = html;
+    while let Some(at) = rest.find(&open) {
+        rest = &rest[at + open.len()..];
+        let end = rest.find('>').unwrap_or(rest.len());
+        let inside = &rest[..end];
+        for quote in ['"', '\''] {
+            let key = format!(" {attr}={quote}");
+            if let Some(k) = inside.find(&key) {
+                let value = &inside[k + key.len()..];
+                if let Some(close) = value.find(quote) {
+                    values.push(value[..close].to_string());
+                }
+            }
+        }
+    }
+    values
+}
+
+/// Claim IDs: the stems of `proofs/*.md` (README excluded).
+fn proof_ids() -> BTreeSet<String> {
+    fs::read_dir(root().join("proofs"))
+        .unwrap()
+        .flatten()
+        .filter_map(|e| {
+            let p = e.path();
+            (p.extension()?.to_str()? == "md")
+                .then(|| p.file_stem()?.to_str().map(String::from))
+                .flatten()
+        })
+        .filter(|s| s != "README")
+        .collect()
+}
+
+/// Builds the book once and returns its output folder and the build's stderr.
+fn build() -> (PathBuf, String) {
+    let out = Command::new("bash")
+        .arg(root().join("scripts/book.sh"))
+        .arg("build")
+        .current_dir(root())
+        .output()
+        .expect("bash runs");
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(out.status.success(), "the book failed to build:\n{stderr}");
+    (root().join("target/book"), stderr)
+}
+
+#[test]
+fn book_builds_offline_and_clean() {
+    let (dir, log) = build();
+    let mut problems = Vec::new();
+
+    // mdbook-katex logs a failed formula as a warning and keeps the raw TeX.
+    for line in log.lines() {
+        if line.contains("Rendering failed") || line.contains("ERROR") {
+            problems.push(format!("build log: {line}"));
+        }
+    }
+
+    let mut pages = Vec::new();
+    files_with_ext(&dir, "html", &mut pages);
+    assert!(pages.len() > 2, "no pages built in {}", dir.display());
+
+    let mut ids_by_page: BTreeMap<PathBuf, BTreeSet<String>> = BTreeMap::new();
+    let mut texts = BTreeMap::new();
+    for page in &pages {
+        let html = fs::read_to_string(page).unwrap();
+        ids_by_page.insert(page.clone(), attr_values(&html, "", "id").into_iter().collect());
+        texts.insert(page.clone(), html);
+    }
+
+    let proofs = proof_ids();
+    let mut all_ids = BTreeSet::new();
+    for ids in ids_by_page.values() {
+        all_ids.extend(ids.iter().cloned());
+    }
+
+    for (page, html) in &texts {
+        let name = page.strip_prefix(&dir).unwrap().display().to_string();
+        if html.contains("katex-error") {
+            problems.push(format!("{name}: a formula failed to render (katex-error)"));
+        }
+        if html.contains("{{#") {
+            problems.push(format!("{name}: an unresolved {{{{#...}}}} directive"));
+        }
+        for (tag, attr) in [("link", "href"), ("script", "src"), ("img", "src")] {
+            for url in attr_values(html, tag, attr) {
+                if url.starts_with("http:") || url.starts_with("https:") || url.starts_with("//") {
+                    problems.push(format!("{name}: <{tag} {attr}={url:?}> loads from outside the book"));
+                }
+            }
+        }
+        // Internal links must land on an existing page and anchor. A link whose
+        // anchor is written like a claim citation must name a proof.
+        for href in attr_values(html, "a", "href") {
+            if href.contains("://") || href.starts_with("mailto:") {
+                continue;
+            }
+            let (path, fragment) = href.split_once('#').unwrap_or((&href, ""));
+            let target = if path.is_empty() {
+                page.clone()
+            } else {
+                page.parent().unwrap().join(path)
+            };
+            let Ok(target) = target.canonicalize() else {
+                problems.push(format!("{name}: link to a missing page {href:?}"));
+                continue;
+            };
+            if !fragment.is_empty() {
+                let ids = ids_by_page
+                    .iter()
+                    .find(|(p, _)| p.canonicalize().ok().as_ref() == Some(&target))
+                    .map(|(_, ids)| ids);
+                if ids.is_none_or(|ids| !ids.contains(fragment)) {
+                    problems.push(format!("{name}: link to a missing anchor {href:?}"));
+                }
+            }
+        }
+    }
+
+    // Every proof is in the book: its heading gives an anchor named by its ID.
+    for id in &proofs {
+        if !all_ids.contains(id) {
+            problems.push(format!("proofs/{id}.md is not included in the book"));
+        }
+    }
+
+    // Every claim cited in the sources, as [`ID`](page.md#ID), has a proof file.
+    let mut sources = Vec::new();
+    files_with_ext(&root().join("book/src"), "md", &mut sources);
+    for source in sources {
+        let text = fs::read_to_string(&source).unwrap();
+        let mut rest = text.as_str();
+        while let Some(at) = rest.find("[`") {
+            rest = &rest[at + 2..];
+            let Some(close) = rest.find("`](") else { break };
+            let cited = &rest[..close];
+            let after = &rest[close + 3..];
+            let target = &after[..after.find(')').unwrap_or(after.len())];
+            if target.ends_with(&format!("#{cited}")) && !proofs.contains(cited) {
+                problems.push(format!(
+                    "{}: cites claim {cited:?}, which has no proofs/{cited}.md",
+                    source.strip_prefix(root()).unwrap().display()
+                ));
+            }
+        }
+    }
+
+    // Stylesheets must not pull fonts or imports from outside either.
+    let mut sheets = Vec::new();
+    files_with_ext(&dir, "css", &mut sheets);
+    for sheet in sheets {
+        let css = fs::read_to_string(&sheet).unwrap();
+        if css.contains("url(http") || css.contains("url(\"http") || css.contains("@import url(") {
+            problems.push(format!("{}: loads from outside the book", sheet.display()));
+        }
+    }
+
+    // KaTeX's fonts must sit where its stylesheet looks for them.
+    assert!(dir.join("katex/fonts/KaTeX_Main-Regular.woff2").exists(), "KaTeX fonts missing");
+
+    assert!(problems.is_empty(), "book problems:\n{}", problems.join("\n"));
+}
