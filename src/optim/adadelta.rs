@@ -101,6 +101,10 @@ impl Rule for AdadeltaConfig {
     type State = AdadeltaState;
     const NAME: &'static str = "adadelta";
 
+    fn lr_mut(&mut self) -> &mut f64 {
+        &mut self.lr
+    }
+
     fn validate(&self) -> Result<(), HyperError> {
         hyper::non_negative(Self::NAME, "lr", self.lr)?;
         hyper::unit_closed(Self::NAME, "rho", self.rho)?;

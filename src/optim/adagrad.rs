@@ -85,6 +85,10 @@ impl Rule for AdagradConfig {
     type State = AdagradState;
     const NAME: &'static str = "adagrad";
 
+    fn lr_mut(&mut self) -> &mut f64 {
+        &mut self.lr
+    }
+
     fn validate(&self) -> Result<(), HyperError> {
         hyper::non_negative(Self::NAME, "lr", self.lr)?;
         hyper::non_negative(Self::NAME, "lr_decay", self.lr_decay)?;

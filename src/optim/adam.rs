@@ -149,6 +149,10 @@ impl Rule for AdamConfig {
     type State = AdamState;
     const NAME: &'static str = "adam";
 
+    fn lr_mut(&mut self) -> &mut f64 {
+        &mut self.lr
+    }
+
     fn validate(&self) -> Result<(), HyperError> {
         hyper::non_negative(Self::NAME, "lr", self.lr)?;
         hyper::unit_half_open(Self::NAME, "betas[0]", self.betas.0)?;

@@ -80,6 +80,8 @@ pub trait Rule: Clone + Debug {
     const NAME: &'static str;
     /// Checks every hyperparameter against its valid range.
     fn validate(&self) -> Result<(), HyperError>;
+    /// The learning rate, which a schedule may change between steps.
+    fn lr_mut(&mut self) -> &mut f64;
     /// The state before the first step, for parameters `theta`.
     fn init(&self, theta: &DVector<f64>) -> Self::State;
     /// One coordinate's step `t` (counted from 1): returns the new parameter and
@@ -118,6 +120,14 @@ impl<R: Rule> Optim<R> {
     /// The state, or `None` before the first step.
     pub fn state(&self) -> Option<&R::State> {
         self.state.as_ref()
+    }
+
+    /// Sets the learning rate for the next steps, keeping the state (a learning-rate
+    /// schedule). A negative or non-finite rate is refused and nothing changes.
+    pub fn set_lr(&mut self, lr: f64) -> Result<(), HyperError> {
+        hyper::non_negative(R::NAME, "lr", lr)?;
+        *self.config.lr_mut() = lr;
+        Ok(())
     }
 
     /// Forgets the state, as if no step had been taken.

@@ -129,6 +129,10 @@ impl Rule for RmsPropConfig {
     type State = RmsPropState;
     const NAME: &'static str = "rmsprop";
 
+    fn lr_mut(&mut self) -> &mut f64 {
+        &mut self.lr
+    }
+
     fn validate(&self) -> Result<(), HyperError> {
         hyper::non_negative(Self::NAME, "lr", self.lr)?;
         hyper::unit_closed(Self::NAME, "alpha", self.alpha)?;

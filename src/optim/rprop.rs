@@ -106,6 +106,10 @@ impl Rule for RpropConfig {
     type State = RpropState;
     const NAME: &'static str = "rprop";
 
+    fn lr_mut(&mut self) -> &mut f64 {
+        &mut self.lr
+    }
+
     fn validate(&self) -> Result<(), HyperError> {
         let (etaminus, etaplus) = self.etas;
         let (step_min, step_max) = self.step_sizes;

@@ -91,6 +91,10 @@ impl Rule for SgdConfig {
     type State = SgdState;
     const NAME: &'static str = "sgd";
 
+    fn lr_mut(&mut self) -> &mut f64 {
+        &mut self.lr
+    }
+
     fn validate(&self) -> Result<(), HyperError> {
         hyper::non_negative(Self::NAME, "lr", self.lr)?;
         hyper::non_negative(Self::NAME, "momentum", self.momentum)?;
