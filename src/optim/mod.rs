@@ -150,6 +150,7 @@ impl<R: Rule> Optimizer for Optim<R> {
     }
 }
 
+// ANCHOR: driver
 /// The two-pass driver described in the module documentation.
 fn step_all<R: Rule>(
     rule: &R,
@@ -210,6 +211,7 @@ fn step_all<R: Rule>(
     }
     Ok(())
 }
+// ANCHOR_END: driver
 
 /// The name of the first non-finite entry among `(name, value)` pairs.
 pub(crate) fn first_non_finite(entries: &[(&'static str, f64)]) -> Option<&'static str> {
