@@ -303,18 +303,65 @@ pub fn check(root: &Path) -> Vec<String> {
     problems
 }
 
-/// The ledger as a Markdown table: ID (linked to its proof), status, statement, tests.
-pub fn markdown_table(claims: &[Claim]) -> String {
+/// The chapter (`book/src/<name>.md`) that includes each proof, by claim ID.
+pub fn chapters(root: &Path) -> BTreeMap<String, String> {
+    let mut found = BTreeMap::new();
+    let Ok(entries) = fs::read_dir(root.join("book/src")) else {
+        return found;
+    };
+    let mut paths: Vec<_> = entries.filter_map(|e| e.ok().map(|e| e.path())).collect();
+    paths.sort();
+    for path in paths {
+        let Some(name) = path.file_name().and_then(|s| s.to_str()) else {
+            continue;
+        };
+        let Ok(text) = fs::read_to_string(&path) else {
+            continue;
+        };
+        for line in text.lines() {
+            if let Some(rest) = line.trim().strip_prefix("{{#include ../../proofs/")
+                && let Some(id) = rest.strip_suffix(".md}}")
+            {
+                found.insert(id.to_string(), name.to_string());
+            }
+        }
+    }
+    found
+}
+
+/// The ledger as a Markdown table: ID (linked to its proof in the chapter that
+/// includes it), status, statement, tests.
+pub fn markdown_table(claims: &[Claim], chapters: &BTreeMap<String, String>) -> String {
     let mut out = String::from("| claim | status | statement | tests |\n|---|---|---|---|\n");
     for c in claims {
-        let statement = c.statement.replace('\n', " ").replace('|', "\\|");
+        let statement = c.statement.split_whitespace().collect::<Vec<_>>().join(" ");
+        let statement = statement.replace('|', "\\|");
         let tests: Vec<String> = c.tests.iter().map(|t| format!("`{t}`")).collect();
+        let id = match chapters.get(&c.id) {
+            Some(chapter) => format!("[`{id}`]({chapter}#{id})", id = c.id),
+            None => format!("`{}`", c.id),
+        };
         out.push_str(&format!(
-            "| [`{id}`](#{id}) | {status} | {statement} | {tests} |\n",
-            id = c.id,
+            "| {id} | {status} | {statement} | {tests} |\n",
             status = c.status,
             tests = tests.join("<br>")
         ));
     }
     out
+}
+
+/// The book's ledger page, `book/src/ledger.md`, generated from `proofs/`.
+pub fn page(root: &Path) -> Result<String, Vec<String>> {
+    let claims = read_proofs(root)?;
+    let holds = claims.iter().filter(|c| c.status == Status::Holds).count();
+    Ok(format!(
+        "# Claims ledger\n\n\
+         Every claim of the book, with its status and the tests that check it. {n} claims: \
+         {holds} hold, {refuted} are refuted (printed somewhere, and false). This page is \
+         generated from `proofs/` by `cargo run -- ledger`; a test fails when it is out \
+         of date.\n\n{table}",
+        n = claims.len(),
+        refuted = claims.len() - holds,
+        table = markdown_table(&claims, &chapters(root)),
+    ))
 }

@@ -21,6 +21,7 @@
 #![warn(missing_docs)]
 
 pub mod error;
+pub mod figures;
 pub mod ledger;
 pub mod optim;
 pub mod problems;

@@ -20,6 +20,16 @@ fn proofs_and_tests_agree() {
     );
 }
 
+#[test]
+fn the_ledger_page_is_current() {
+    let page = ledger::page(root()).expect("proofs parse");
+    let committed = fs::read_to_string(root().join("book/src/ledger.md")).unwrap_or_default();
+    assert!(
+        committed == page,
+        "book/src/ledger.md is out of date: run `cargo run -- ledger > book/src/ledger.md`"
+    );
+}
+
 // The checks above must be able to fail: each case below builds a small tree
 // with one defect and expects the ledger to report it.
 
@@ -64,7 +74,11 @@ fn a_sound_tree_passes() {
     assert_eq!(ledger::check(&dir), Vec::<String>::new());
     let claims = ledger::read_proofs(&dir).unwrap();
     assert_eq!(claims[0].status, ledger::Status::Holds);
-    assert!(ledger::markdown_table(&claims).contains("[`demo-claim`](#demo-claim)"));
+    let mut chapters = std::collections::BTreeMap::new();
+    chapters.insert("demo-claim".to_string(), "demo.md".to_string());
+    assert!(
+        ledger::markdown_table(&claims, &chapters).contains("[`demo-claim`](demo.md#demo-claim)")
+    );
 }
 
 #[test]
