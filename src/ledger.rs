@@ -358,7 +358,7 @@ pub fn page(root: &Path) -> Result<String, Vec<String>> {
         "# Claims ledger\n\n\
          Every claim of the book, with its status and the tests that check it. {n} claims: \
          {holds} hold, {refuted} are refuted (printed somewhere, and false). This page is \
-         generated from `proofs/` by `cargo run -- ledger`; a test fails when it is out \
+         generated from `proofs/` by `DESCENT_BLESS=1 cargo test --test ledger`; a test fails when it is out \
          of date.\n\n{table}",
         n = claims.len(),
         refuted = claims.len() - holds,
