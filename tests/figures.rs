@@ -8,6 +8,9 @@ use std::path::Path;
 fn committed_figures_match_the_code() {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("book/src/figures");
     let figures = descent::figures::all().expect("every figure draws");
+    if std::env::var_os("DESCENT_BLESS").is_some() {
+        descent::figures::write_all(&dir).unwrap();
+    }
     let mut stale = Vec::new();
     for figure in &figures {
         let path = dir.join(format!("{}.svg", figure.name));
@@ -26,7 +29,7 @@ fn committed_figures_match_the_code() {
     }
     assert!(
         stale.is_empty(),
-        "stale figures (regenerate with `cargo run -- figures book/src/figures`):\n{}",
+        "stale figures (regenerate with `DESCENT_BLESS=1 cargo test --test figures`):\n{}",
         stale.join("\n")
     );
 }
