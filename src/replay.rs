@@ -204,8 +204,10 @@ fn boxed<R: Rule + 'static>(config: R) -> Result<Box<dyn Optimizer>, String> {
         })
 }
 
-/// Builds the optimizer a request names, from its `hyper` object.
-fn build(name: &str, hyper: &Map<String, Value>) -> Result<Box<dyn Optimizer>, String> {
+/// Builds the optimizer a request names, from its `hyper` object (PyTorch's
+/// constructor arguments; omitted keys take PyTorch's defaults). The message of an
+/// error names the key, as `hyper.<key>`.
+pub fn build(name: &str, hyper: &Map<String, Value>) -> Result<Box<dyn Optimizer>, String> {
     let Some(allowed) = keys(name) else {
         return Err(format!(
             "optimizer: unknown optimizer {name:?} (expected one of {})",

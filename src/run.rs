@@ -1,1 +1,649 @@
-//! `descent run`: (to be written)
+//! `descent run`: run an optimizer on a deterministic problem with exact
+//! derivatives and report every iterate.
+//!
+//! ```text
+//! descent run --optimizer newton --problem rosenbrock --x0=-1.5,2 --steps 50 --format json
+//! ```
+//!
+//! [`run`] takes the arguments after `run` and returns the text to print, or a
+//! one-line message naming the flag at fault. See [`USAGE`] for the flags.
+//!
+//! First-order optimizers take the hyperparameter flags that `descent replay`
+//! takes as `hyper` keys ([`crate::replay::keys`]), and are driven through
+//! [`crate::replay::replay`] itself, so that `run` and `replay` cannot disagree.
+
+use nalgebra::DVector;
+use num_dual::DualNum;
+use serde_json::{Map, Value};
+
+use crate::HyperError;
+use crate::optim::Optimizer;
+use crate::problems::Objective;
+use crate::problems::logcosh::LogCosh;
+use crate::problems::quadratic::{ProblemError, Quadratic};
+use crate::problems::rosenbrock::Rosenbrock;
+use crate::second_order::diagonal::{
+    BeckerLeCun, BeckerLeCunConfig, SecantConfig, SecantDiagonal, Vsgd, VsgdConfig, VsgdCurvature,
+};
+use crate::second_order::newton::{Armijo, Damping, Newton, NewtonConfig, euclidean_norm};
+
+/// The help text of `descent run`.
+pub const USAGE: &str = "\
+descent run: run an optimizer on a problem with exact derivatives
+
+usage:
+  descent run --optimizer NAME --problem NAME [--x0=a,b,..] [--steps N]
+              [--format json|csv] [problem flags] [hyperparameter flags]
+  descent run --help
+
+  --steps N      steps to take (default 100); step 0 is the start
+  --format F     json (default): {\"steps\": [{\"step\": k, \"loss\": .., \"grad_norm\": ..,
+                 \"params\": [..]}, ..]};  csv: header step,loss,grad_norm,x0,x1,..
+  --x0 LIST      the start, comma-separated (write --x0=-1.5,2 for negative numbers)
+
+problems (default x0):
+  quadratic      x'Ax/2, A a fixed 2-D rotation of diag(1, cond)  (1,1)
+                   --cond C      condition number, >= 1 (default 100)
+  rosenbrock     sum (a - x_i)^2 + b (x_{i+1} - x_i^2)^2; dim from x0  (-1.5,2)
+                   --a A (default 1)   --b B (default 100)
+  logcosh        (m/2)|x - c|^2 + sum log cosh x_i; dim from x0  (3,-2)
+                   --m M (default 1)   --c LIST (default 1 in every coordinate)
+
+optimizers and their flags:
+  sgd            --lr --momentum --dampening --weight_decay --nesterov --maximize
+  adagrad        --lr --lr_decay --weight_decay --initial_accumulator_value --eps --maximize
+  rmsprop        --lr --alpha --eps --weight_decay --momentum --centered --maximize
+  adadelta       --lr --rho --eps --weight_decay --maximize
+  adam           --lr --betas --eps --weight_decay --amsgrad --maximize --decoupled_weight_decay
+  adamw          --lr --betas --eps --weight_decay --amsgrad --maximize
+  rprop          --lr --etas --step_sizes --maximize
+                 (PyTorch's names and defaults, as in `descent replay`; pairs as
+                 --betas 0.9,0.99; flags as --amsgrad true)
+  newton         full-Hessian Newton, Cholesky solve
+                   --damping L|none  Levenberg-Marquardt from lambda0 = L (default 1e-3),
+                                     or none: refuse a non-positive-definite Hessian
+                   --line_search true|false  Armijo backtracking (default false)
+                   --lr S            step length (default 1)
+  diagonal       Becker-LeCun: x_i -= lr g_i / (|H_ii| + mu)
+                   --lr (default 1)  --mu (default 1e-4)
+  secant         diagonal curvature from consecutive gradients
+                   --lr0 first-step rate (default 1e-3)  --lr (default 1)  --mu floor (default 1e-8)
+  vsgd           per-coordinate rates gbar^2/(h vbar)
+                   --tau0 (default 10)  --mu (default 1e-8)  --curvature averaged|exact
+
+Errors: exit status 1, nothing on stdout, one line on stderr naming the flag.";
+
+/// The optimizers `run` knows: the first-order ones of `replay`, then the
+/// second-order ones.
+pub const OPTIMIZERS: [&str; 11] = [
+    "sgd", "adagrad", "rmsprop", "adadelta", "adam", "adamw", "rprop", "newton", "diagonal",
+    "secant", "vsgd",
+];
+
+/// The problems `run` knows.
+pub const PROBLEMS: [&str; 3] = ["quadratic", "rosenbrock", "logcosh"];
+
+/// Problems of the crate that `run` recognizes but refuses, with the reason.
+const REFUSED_PROBLEMS: [(&str, &str); 2] = [
+    (
+        "reddi",
+        "the online problem of Reddi, Kale and Kumar changes with the step t; run drives only \
+         fixed objectives (use descent::problems::online::ReddiOnline from the library)",
+    ),
+    (
+        "minibatch_sign",
+        "Hinton's minibatch example is a gradient sequence, not an objective; feed it to \
+         `descent replay` instead",
+    ),
+];
+
+// ---- Natural-gradient problems: the lead adds them here. ----------------------
+// The natural-gradient helper's problems (`logistic`, `softmax`, `least_squares`,
+// `gaussian`, from src/problems/regression.rs and src/problems/gaussian.rs) are
+// wired in by (1) a variant of `Problem` below with its arms in `dim`/`eval`,
+// (2) a branch in `build_problem` with its flags in `problem_flags` and its
+// default x0, and (3) moving its name from `PENDING_PROBLEMS` to `PROBLEMS` and
+// into `USAGE`.
+const PENDING_PROBLEMS: [&str; 4] = ["logistic", "softmax", "least_squares", "gaussian"];
+// -------------------------------------------------------------------------------
+
+/// The common flags.
+const COMMON_FLAGS: [&str; 5] = ["optimizer", "problem", "x0", "steps", "format"];
+
+/// The seed of the fixed 2-D quadratic.
+const QUADRATIC_SEED: u64 = 2024;
+
+/// The problems `run` can drive: fixed objectives with exact derivatives.
+enum Problem {
+    Quadratic(Quadratic),
+    Rosenbrock(Rosenbrock),
+    LogCosh(LogCosh),
+    // Natural-gradient problems go here (see PENDING_PROBLEMS).
+}
+
+impl Objective for Problem {
+    fn dim(&self) -> usize {
+        match self {
+            Problem::Quadratic(p) => p.dim(),
+            Problem::Rosenbrock(p) => p.dim(),
+            Problem::LogCosh(p) => p.dim(),
+        }
+    }
+
+    fn eval<D: DualNum<Primitive = f64>>(&self, x: &DVector<D>) -> D {
+        match self {
+            Problem::Quadratic(p) => p.eval(x),
+            Problem::Rosenbrock(p) => p.eval(x),
+            Problem::LogCosh(p) => p.eval(x),
+        }
+    }
+}
+
+/// The flags of each problem.
+fn problem_flags(problem: &str) -> &'static [&'static str] {
+    match problem {
+        "quadratic" => &["cond"],
+        "rosenbrock" => &["a", "b"],
+        "logcosh" => &["m", "c"],
+        _ => &[],
+    }
+}
+
+/// The flags of each second-order optimizer (first-order ones use
+/// [`crate::replay::keys`]).
+fn second_order_flags(optimizer: &str) -> Option<&'static [&'static str]> {
+    Some(match optimizer {
+        "newton" => &["damping", "line_search", "lr"],
+        "diagonal" => &["lr", "mu"],
+        "secant" => &["lr0", "lr", "mu"],
+        "vsgd" => &["tau0", "mu", "curvature"],
+        _ => return None,
+    })
+}
+
+/// Parsed flags, in the order given.
+struct Flags(Vec<(String, String)>);
+
+impl Flags {
+    fn parse(args: &[String]) -> Result<Flags, String> {
+        let mut out: Vec<(String, String)> = Vec::new();
+        let mut i = 0;
+        while i < args.len() {
+            let arg = &args[i];
+            let Some(body) = arg.strip_prefix("--") else {
+                return Err(format!(
+                    "unexpected argument {arg:?} (flags are --name value or --name=value)"
+                ));
+            };
+            let (name, value) = match body.split_once('=') {
+                Some((n, v)) => (n.to_string(), v.to_string()),
+                None => {
+                    let Some(v) = args.get(i + 1) else {
+                        return Err(format!("--{body}: missing value"));
+                    };
+                    i += 1;
+                    (body.to_string(), v.clone())
+                }
+            };
+            if name.is_empty() {
+                return Err(format!("unexpected argument {arg:?}"));
+            }
+            if out.iter().any(|(n, _)| *n == name) {
+                return Err(format!("--{name}: given more than once"));
+            }
+            out.push((name, value));
+            i += 1;
+        }
+        Ok(Flags(out))
+    }
+
+    fn get(&self, name: &str) -> Option<&str> {
+        self.0
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
+    }
+
+    fn float(&self, name: &str, default: f64) -> Result<f64, String> {
+        match self.get(name) {
+            None => Ok(default),
+            Some(v) => parse_float(name, v),
+        }
+    }
+
+    fn flag(&self, name: &str, default: bool) -> Result<bool, String> {
+        match self.get(name) {
+            None => Ok(default),
+            Some("true") => Ok(true),
+            Some("false") => Ok(false),
+            Some(v) => Err(format!("--{name}: expected true or false, got {v:?}")),
+        }
+    }
+
+    fn list(&self, name: &str) -> Result<Option<Vec<f64>>, String> {
+        self.get(name).map(|v| parse_list(name, v)).transpose()
+    }
+}
+
+fn parse_float(name: &str, v: &str) -> Result<f64, String> {
+    match v.trim().parse::<f64>() {
+        Ok(x) if x.is_finite() => Ok(x),
+        _ => Err(format!("--{name}: expected a finite number, got {v:?}")),
+    }
+}
+
+fn parse_list(name: &str, v: &str) -> Result<Vec<f64>, String> {
+    v.split(',')
+        .enumerate()
+        .map(|(k, item)| {
+            item.trim()
+                .parse::<f64>()
+                .ok()
+                .filter(|x| x.is_finite())
+                .ok_or_else(|| format!("--{name}: entry {k} ({item:?}) is not a finite number"))
+        })
+        .collect()
+}
+
+/// A flag value as a JSON `hyper` value: `true`/`false`, a comma-separated
+/// list of numbers, a number, or else the text itself. `replay` checks the type
+/// each key needs and names the key when it is wrong.
+fn hyper_value(name: &str, v: &str) -> Result<Value, String> {
+    match v {
+        "true" => return Ok(Value::Bool(true)),
+        "false" => return Ok(Value::Bool(false)),
+        _ => {}
+    }
+    if v.contains(',') {
+        let items = parse_list(name, v)?;
+        return Ok(Value::Array(items.into_iter().map(number).collect()));
+    }
+    Ok(match v.trim().parse::<f64>() {
+        Ok(x) if x.is_finite() => number(x),
+        Ok(_) => return Err(format!("--{name}: expected a finite number, got {v:?}")),
+        Err(_) => Value::String(v.to_string()),
+    })
+}
+
+fn number(x: f64) -> Value {
+    serde_json::Number::from_f64(x).map_or(Value::Null, Value::Number)
+}
+
+/// A finite `f64` as the shortest text that reads back to the same value.
+fn text(x: f64) -> String {
+    serde_json::to_string(&x).unwrap_or_else(|_| "null".into())
+}
+
+/// Maps a library error about a hyperparameter to the flag that set it.
+fn hyper_message(e: &HyperError) -> String {
+    let flag = match e.param {
+        "step" => "lr",
+        "damping.lambda0" => "damping",
+        other => other,
+    };
+    format!(
+        "--{flag}: {} is outside its valid range {}",
+        e.value, e.range
+    )
+}
+
+/// Maps a problem constructor's error to the flag at fault.
+fn problem_message(e: &ProblemError) -> String {
+    match e {
+        ProblemError::Invalid {
+            param: "n",
+            value,
+            range,
+            ..
+        } => format!("--x0: has {value} entries; the problem needs {range}"),
+        ProblemError::Invalid {
+            param,
+            value,
+            range,
+            ..
+        } => format!("--{param}: {value} is outside its valid range {range}"),
+        ProblemError::LengthMismatch {
+            param,
+            expected,
+            found,
+            ..
+        } => format!("--{param}: has {found} entries, x0 has {expected}"),
+        other => format!("--problem: {other}"),
+    }
+}
+
+/// Builds the problem and its start.
+fn build_problem(name: &str, flags: &Flags) -> Result<(Problem, DVector<f64>), String> {
+    let x0 = flags.list("x0")?;
+    let default = |v: &[f64]| x0.clone().unwrap_or_else(|| v.to_vec());
+    let (problem, x0) = match name {
+        "quadratic" => {
+            let x0 = default(&[1.0, 1.0]);
+            if x0.len() != 2 {
+                return Err(format!(
+                    "--x0: has {} entries; the quadratic is 2-D",
+                    x0.len()
+                ));
+            }
+            let cond = flags.float("cond", 100.0)?;
+            let q = Quadratic::ill_conditioned(2, cond, QUADRATIC_SEED)
+                .map_err(|e| problem_message(&e))?;
+            (Problem::Quadratic(q), x0)
+        }
+        "rosenbrock" => {
+            let x0 = default(&[-1.5, 2.0]);
+            let r = Rosenbrock::new(flags.float("a", 1.0)?, flags.float("b", 100.0)?, x0.len())
+                .map_err(|e| problem_message(&e))?;
+            (Problem::Rosenbrock(r), x0)
+        }
+        "logcosh" => {
+            let x0 = default(&[3.0, -2.0]);
+            let c = flags.list("c")?.unwrap_or_else(|| vec![1.0; x0.len()]);
+            if c.len() != x0.len() {
+                return Err(format!("--c: has {} entries, x0 has {}", c.len(), x0.len()));
+            }
+            let l = LogCosh::new(flags.float("m", 1.0)?, DVector::from_vec(c))
+                .map_err(|e| problem_message(&e))?;
+            (Problem::LogCosh(l), x0)
+        }
+        _ => {
+            if let Some((_, why)) = REFUSED_PROBLEMS.iter().find(|(n, _)| *n == name) {
+                return Err(format!("--problem: {name} is not runnable: {why}"));
+            }
+            if PENDING_PROBLEMS.contains(&name) {
+                return Err(format!(
+                    "--problem: {name} is not available in run yet (expected one of {})",
+                    PROBLEMS.join(", ")
+                ));
+            }
+            return Err(format!(
+                "--problem: unknown problem {name:?} (expected one of {})",
+                PROBLEMS.join(", ")
+            ));
+        }
+    };
+    Ok((problem, DVector::from_vec(x0)))
+}
+
+/// Rewrites `replay`'s messages in terms of `run`'s flags.
+fn replay_message(m: &str) -> String {
+    if let Some(rest) = m.strip_prefix("hyper.") {
+        let rest = rest.replace(
+            "expected an array of two numbers",
+            "expected two numbers separated by a comma",
+        );
+        return format!("--{rest}");
+    }
+    if m.starts_with("step ")
+        && let Some((_, rest)) = m.split_once("): ")
+    {
+        return rest.to_string();
+    }
+    m.to_string()
+}
+
+/// An optimizer `run` can drive.
+enum Method {
+    FirstOrder(Box<dyn Optimizer>),
+    Newton(Newton),
+    Diagonal(BeckerLeCun),
+    Secant(SecantDiagonal),
+    Vsgd(Vsgd),
+}
+
+impl Method {
+    fn step(&mut self, f: &Problem, x: &mut DVector<f64>) -> Result<(), String> {
+        match self {
+            Method::FirstOrder(d) => d.step(x, &f.gradient(x)).map_err(|e| e.to_string()),
+            Method::Newton(n) => n.step(f, x).map(|_| ()).map_err(|e| e.to_string()),
+            Method::Diagonal(d) => d.step(f, x).map_err(|e| e.to_string()),
+            Method::Secant(s) => s.step(x, &f.gradient(x)).map_err(|e| e.to_string()),
+            Method::Vsgd(v) => v.step(f, x).map_err(|e| e.to_string()),
+        }
+    }
+}
+
+fn build_method(name: &str, flags: &Flags) -> Result<Method, String> {
+    if let Some(keys) = crate::replay::keys(name) {
+        let mut hyper = Map::new();
+        for key in keys {
+            if let Some(v) = flags.get(key) {
+                hyper.insert((*key).to_string(), hyper_value(key, v)?);
+            }
+        }
+        return crate::replay::build(name, &hyper)
+            .map(Method::FirstOrder)
+            .map_err(|m| replay_message(&m));
+    }
+    let hm = |e: HyperError| hyper_message(&e);
+    match name {
+        "newton" => {
+            let damping = match flags.get("damping") {
+                Some("none") => Damping::Refuse,
+                None => Damping::levenberg_marquardt(),
+                Some(v) => {
+                    let lambda0 = parse_float("damping", v).map_err(|_| {
+                        format!("--damping: expected a number (lambda0) or none, got {v:?}")
+                    })?;
+                    match Damping::levenberg_marquardt() {
+                        Damping::LevenbergMarquardt {
+                            factor, max_tries, ..
+                        } => Damping::LevenbergMarquardt {
+                            lambda0,
+                            factor,
+                            max_tries,
+                        },
+                        Damping::Refuse => Damping::Refuse,
+                    }
+                }
+            };
+            let line_search = flags.flag("line_search", false)?.then(Armijo::default);
+            Newton::new(NewtonConfig {
+                step: flags.float("lr", 1.0)?,
+                damping,
+                line_search,
+            })
+            .map(Method::Newton)
+            .map_err(hm)
+        }
+        "diagonal" => {
+            let d = BeckerLeCunConfig::default();
+            BeckerLeCun::new(BeckerLeCunConfig {
+                lr: flags.float("lr", d.lr)?,
+                mu: flags.float("mu", d.mu)?,
+            })
+            .map(Method::Diagonal)
+            .map_err(hm)
+        }
+        "secant" => {
+            let d = SecantConfig::default();
+            SecantDiagonal::new(SecantConfig {
+                lr0: flags.float("lr0", d.lr0)?,
+                lr: flags.float("lr", d.lr)?,
+                mu: flags.float("mu", d.mu)?,
+            })
+            .map(Method::Secant)
+            .map_err(hm)
+        }
+        "vsgd" => {
+            let d = VsgdConfig::default();
+            let curvature = match flags.get("curvature") {
+                None => d.curvature,
+                Some("averaged") => VsgdCurvature::Averaged,
+                Some("exact") => VsgdCurvature::Exact,
+                Some(v) => {
+                    return Err(format!(
+                        "--curvature: expected averaged or exact, got {v:?}"
+                    ));
+                }
+            };
+            Vsgd::new(VsgdConfig {
+                tau0: flags.float("tau0", d.tau0)?,
+                mu: flags.float("mu", d.mu)?,
+                curvature,
+            })
+            .map(Method::Vsgd)
+            .map_err(hm)
+        }
+        _ => Err(format!(
+            "--optimizer: unknown optimizer {name:?} (expected one of {})",
+            OPTIMIZERS.join(", ")
+        )),
+    }
+}
+
+/// One recorded iterate.
+struct Record {
+    loss: f64,
+    grad_norm: f64,
+    params: Vec<f64>,
+}
+
+fn record(f: &Problem, x: &DVector<f64>, step: u64) -> Result<Record, String> {
+    let (loss, g) = f.value_gradient(x);
+    let grad_norm = euclidean_norm(&g);
+    if !loss.is_finite() || !grad_norm.is_finite() {
+        let at = if step == 0 {
+            "at --x0".to_string()
+        } else {
+            format!("after step {step}")
+        };
+        return Err(format!(
+            "the loss or the gradient is not finite {at} (loss = {loss}, |grad| = {grad_norm})"
+        ));
+    }
+    Ok(Record {
+        loss,
+        grad_norm,
+        params: x.iter().copied().collect(),
+    })
+}
+
+/// Runs `descent run` with the arguments after `run`, returning the text to
+/// print (the help text for `--help` or `-h`), or a one-line message naming the
+/// flag at fault.
+pub fn run(args: &[String]) -> Result<String, String> {
+    if args.iter().any(|a| a == "--help" || a == "-h") {
+        return Ok(USAGE.to_string());
+    }
+    let flags = Flags::parse(args)?;
+    let optimizer = flags.get("optimizer").ok_or_else(|| {
+        format!(
+            "--optimizer: missing (expected one of {})",
+            OPTIMIZERS.join(", ")
+        )
+    })?;
+    let problem_name = flags.get("problem").ok_or_else(|| {
+        format!(
+            "--problem: missing (expected one of {})",
+            PROBLEMS.join(", ")
+        )
+    })?;
+    if !OPTIMIZERS.contains(&optimizer) {
+        return Err(format!(
+            "--optimizer: unknown optimizer {optimizer:?} (expected one of {})",
+            OPTIMIZERS.join(", ")
+        ));
+    }
+    let optimizer_flags: &[&str] = crate::replay::keys(optimizer)
+        .or_else(|| second_order_flags(optimizer))
+        .unwrap_or(&[]);
+    let allowed: Vec<&str> = COMMON_FLAGS
+        .iter()
+        .chain(problem_flags(problem_name))
+        .chain(optimizer_flags)
+        .copied()
+        .collect();
+    let steps: u64 = match flags.get("steps") {
+        None => 100,
+        Some(v) => v
+            .trim()
+            .parse()
+            .map_err(|_| format!("--steps: expected a non-negative whole number, got {v:?}"))?,
+    };
+    let csv = match flags.get("format") {
+        None | Some("json") => false,
+        Some("csv") => true,
+        Some(v) => return Err(format!("--format: expected json or csv, got {v:?}")),
+    };
+    let (problem, mut x) = build_problem(problem_name, &flags)?;
+    for (name, _) in &flags.0 {
+        if !allowed.contains(&name.as_str()) {
+            return Err(format!(
+                "--{name}: unknown flag for optimizer {optimizer} and problem {problem_name} \
+                 (expected one of {})",
+                allowed
+                    .iter()
+                    .map(|f| format!("--{f}"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ));
+        }
+    }
+    let mut method = build_method(optimizer, &flags)?;
+
+    let mut records = Vec::new();
+    records.push(record(&problem, &x, 0)?);
+    for k in 1..=steps {
+        method
+            .step(&problem, &mut x)
+            .map_err(|m| format!("step {k}: {optimizer}: {m}"))?;
+        records.push(record(&problem, &x, k)?);
+    }
+    Ok(if csv {
+        render_csv(&records, problem.dim())
+    } else {
+        render_json(&records)
+    })
+}
+
+fn render_json(records: &[Record]) -> String {
+    let rows: Vec<String> = records
+        .iter()
+        .enumerate()
+        .map(|(k, r)| {
+            let params: Vec<String> = r.params.iter().map(|&p| text(p)).collect();
+            format!(
+                "{{\"step\": {k}, \"loss\": {}, \"grad_norm\": {}, \"params\": [{}]}}",
+                text(r.loss),
+                text(r.grad_norm),
+                params.join(", ")
+            )
+        })
+        .collect();
+    format!("{{\"steps\": [{}]}}", rows.join(", "))
+}
+
+fn render_csv(records: &[Record], dim: usize) -> String {
+    let mut out = String::from("step,loss,grad_norm");
+    for i in 0..dim {
+        out.push_str(&format!(",x{i}"));
+    }
+    for (k, r) in records.iter().enumerate() {
+        out.push_str(&format!("\n{k},{},{}", text(r.loss), text(r.grad_norm)));
+        for &p in &r.params {
+            out.push(',');
+            out.push_str(&text(p));
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use nalgebra::DMatrix;
+
+    #[test]
+    fn problem_enum_forwards_derivatives() {
+        let q = Quadratic::new(
+            DMatrix::from_row_slice(1, 1, &[2.0]),
+            DVector::from_vec(vec![1.0]),
+        )
+        .unwrap();
+        let p = Problem::Quadratic(q);
+        // f(3) = 9 - 3 = 6, f' = 2*3 - 1 = 5, f'' = 2: small integers, exact.
+        let (f, g, h) = p.value_gradient_hessian(&DVector::from_vec(vec![3.0]));
+        assert_eq!((f, g[0], h[(0, 0)]), (6.0, 5.0, 2.0));
+    }
+}

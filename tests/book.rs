@@ -95,7 +95,10 @@ fn book_builds_offline_and_clean() {
     let mut texts = BTreeMap::new();
     for page in &pages {
         let html = fs::read_to_string(page).unwrap();
-        ids_by_page.insert(page.clone(), attr_values(&html, "", "id").into_iter().collect());
+        ids_by_page.insert(
+            page.clone(),
+            attr_values(&html, "", "id").into_iter().collect(),
+        );
         texts.insert(page.clone(), html);
     }
 
@@ -116,7 +119,9 @@ fn book_builds_offline_and_clean() {
         for (tag, attr) in [("link", "href"), ("script", "src"), ("img", "src")] {
             for url in attr_values(html, tag, attr) {
                 if url.starts_with("http:") || url.starts_with("https:") || url.starts_with("//") {
-                    problems.push(format!("{name}: <{tag} {attr}={url:?}> loads from outside the book"));
+                    problems.push(format!(
+                        "{name}: <{tag} {attr}={url:?}> loads from outside the book"
+                    ));
                 }
             }
         }
@@ -187,7 +192,14 @@ fn book_builds_offline_and_clean() {
     }
 
     // KaTeX's fonts must sit where its stylesheet looks for them.
-    assert!(dir.join("katex/fonts/KaTeX_Main-Regular.woff2").exists(), "KaTeX fonts missing");
+    assert!(
+        dir.join("katex/fonts/KaTeX_Main-Regular.woff2").exists(),
+        "KaTeX fonts missing"
+    );
 
-    assert!(problems.is_empty(), "book problems:\n{}", problems.join("\n"));
+    assert!(
+        problems.is_empty(),
+        "book problems:\n{}",
+        problems.join("\n")
+    );
 }

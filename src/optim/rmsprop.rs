@@ -11,7 +11,7 @@
 //!     v <- alpha v + (1 - alpha) g^2
 //!     if centered
 //!         gbar <- alpha gbar + (1 - alpha) g
-//!         a <- sqrt(v - gbar^2) + eps
+//!         a <- sqrt(max(v - gbar^2, 0)) + eps
 //!     else
 //!         a <- sqrt(v) + eps
 //!     if mu > 0
@@ -42,7 +42,9 @@ pub struct RmsPropConfig {
     /// Momentum factor, `momentum >= 0` (default 0).
     pub momentum: f64,
     /// Divide by the root of the centered second moment, an estimate of the
-    /// gradient's variance (default false).
+    /// gradient's variance (default false). Unlike PyTorch, the crate clamps the
+    /// rounded variance `v - gbar^2` at zero before the square root: PyTorch's
+    /// NaN there (for `alpha = 0`, on about half of all gradients) becomes `eps`.
     pub centered: bool,
     /// Ascend instead of descend (default false).
     pub maximize: bool,
@@ -159,7 +161,10 @@ impl Rule for RmsPropConfig {
         let square_avg = ema_sq(s.square_avg, g, self.alpha);
         let (grad_avg, root) = if self.centered {
             let grad_avg = ema(s.grad_avg, g, self.alpha);
-            (grad_avg, (-grad_avg).mul_add(grad_avg, square_avg).sqrt())
+            // v - gbar^2 is a variance, >= 0 in exact arithmetic; rounded, it can fall
+            // below 0, where PyTorch's square root gives NaN. Clamp it at 0.
+            let variance = (-grad_avg).mul_add(grad_avg, square_avg).max(0.0);
+            (grad_avg, variance.sqrt())
         } else {
             (s.grad_avg, square_avg.sqrt())
         };

@@ -1,1 +1,509 @@
-//! (to be written)
+//! Newton's method on exact Hessians, with a guarantee that it never ascends.
+//!
+//! ```text
+//! input: objective f, step s0 (default 1), damping, optional Armijo line search
+//! g, H <- grad f(x), Hess f(x)                    (exact, by dual numbers)
+//! if g = 0: stop (p = 0)
+//! solve H p = -g by Cholesky                      (no inverse is formed)
+//! if H is not positive definite:
+//!     Refuse:              error NotPositiveDefinite
+//!     Levenberg-Marquardt: lambda <- lambda0, lambda0 * factor, ...
+//!                          until H + lambda I factors; solve (H + lambda I) p = -g
+//! check g.p < 0, else refuse                      (never an ascent direction)
+//! s <- s0; with a line search, s <- s * shrink
+//!     until f(x + s p) <= f(x) + c1 s g.p (+ rounding allowance)
+//! x <- x + s p
+//! ```
+//!
+//! When `H` (or `H + lambda I`) is positive definite, `p = -(H + lambda I)^{-1} g`
+//! gives `g.p = -g'(H + lambda I)^{-1} g < 0` for every `g != 0`; the code checks
+//! the computed `g.p` anyway, because rounding in a nearly singular solve could
+//! break it, and raises `lambda` further (or refuses) when it fails.
+//!
+//! The unit step `s0 = 1` is what makes Newton's method invariant under affine
+//! changes of variables (Boyd and Vandenberghe, Convex Optimization, 9.5.1) and
+//! quadratically convergent near a minimizer with a Lipschitz Hessian (9.5.3).
+//! Levenberg-Marquardt damping breaks affine invariance: `lambda I` is not.
+//!
+//! A refused step leaves `x` exactly as it was.
+
+use std::fmt;
+
+use nalgebra::{Cholesky, DMatrix, DVector};
+
+use crate::error::HyperError;
+use crate::optim::hyper;
+use crate::problems::Objective;
+
+/// The optimizer name used in [`HyperError`]s.
+const NAME: &str = "newton";
+
+/// Backtracking line search with the Armijo (sufficient decrease) condition.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Armijo {
+    /// Sufficient-decrease constant, in `(0, 1)` (default `1e-4`). Values below
+    /// `1/2` let the unit step be accepted near a minimizer, which keeps the
+    /// quadratic convergence.
+    pub c1: f64,
+    /// Factor applied to the step length after each rejected trial, in `(0, 1)`
+    /// (default `0.5`).
+    pub shrink: f64,
+    /// How many times the step may be shrunk before the search gives up, at least
+    /// 1 (default 60).
+    pub max_backtracks: u32,
+}
+
+impl Default for Armijo {
+    fn default() -> Self {
+        Armijo {
+            c1: 1e-4,
+            shrink: 0.5,
+            max_backtracks: 60,
+        }
+    }
+}
+
+/// What to do when the Hessian is not positive definite.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Damping {
+    /// Refuse the step with [`NewtonError::NotPositiveDefinite`].
+    Refuse,
+    /// Levenberg-Marquardt: try `H + lambda I` with `lambda = lambda0`, then
+    /// `lambda0 * factor`, `lambda0 * factor^2`, ..., at most `max_tries` values,
+    /// and take the first that factors and gives a descent direction.
+    LevenbergMarquardt {
+        /// The first damping, `lambda0 > 0` (finite).
+        lambda0: f64,
+        /// The growth factor, `factor > 1` (finite).
+        factor: f64,
+        /// The number of damped tries, at least 1.
+        max_tries: u32,
+    },
+}
+
+impl Damping {
+    /// Levenberg-Marquardt with `lambda0 = 1e-3`, `factor = 10`, `max_tries = 40`
+    /// (so `lambda` reaches `1e36` before the step is refused).
+    pub fn levenberg_marquardt() -> Self {
+        Damping::LevenbergMarquardt {
+            lambda0: 1e-3,
+            factor: 10.0,
+            max_tries: 40,
+        }
+    }
+}
+
+/// Newton's hyperparameters.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct NewtonConfig {
+    /// The initial step length `s0`, `s0 > 0` (finite; default 1, the pure
+    /// Newton step).
+    pub step: f64,
+    /// What to do when the Hessian is not positive definite (default
+    /// [`Damping::Refuse`]).
+    pub damping: Damping,
+    /// An optional backtracking line search (default none).
+    pub line_search: Option<Armijo>,
+}
+
+impl Default for NewtonConfig {
+    fn default() -> Self {
+        NewtonConfig {
+            step: 1.0,
+            damping: Damping::Refuse,
+            line_search: None,
+        }
+    }
+}
+
+/// A Newton direction and how it was obtained.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Direction {
+    /// The direction `p`, solving `(H + lambda I) p = -g`.
+    pub p: DVector<f64>,
+    /// The damping used: 0 for the undamped Newton direction.
+    pub lambda: f64,
+    /// The directional derivative `g.p` as computed (`g.dot(p)`): negative, or
+    /// zero when `g = 0`. The descent check itself runs on scaled copies of `g`
+    /// and `p`, so for gradients near the underflow threshold (entries below
+    /// about `1e-154`) this product may round to zero while the direction is
+    /// still checked to descend.
+    pub slope: f64,
+}
+
+/// What a Newton step did.
+#[derive(Clone, Debug, PartialEq)]
+pub struct NewtonStep {
+    /// `f(x)` before the step.
+    pub loss: f64,
+    /// `|grad f(x)|` before the step (Euclidean norm).
+    pub grad_norm: f64,
+    /// The damping used: 0 for the undamped Newton direction.
+    pub lambda: f64,
+    /// The step length `s` taken along `p` (0 when `g = 0`).
+    pub step_length: f64,
+    /// The directional derivative `g.p`.
+    pub slope: f64,
+    /// `f(x + s p)`, when the line search evaluated it.
+    pub new_loss: Option<f64>,
+}
+
+/// Why Newton's method refused a step. A refused step leaves `x` unchanged.
+#[derive(Clone, Debug, PartialEq)]
+pub enum NewtonError {
+    /// A vector or matrix has the wrong size.
+    LengthMismatch {
+        /// What is the wrong size: `"x"`, `"grad"` or `"hessian"`.
+        what: &'static str,
+        /// The size expected (the length, or the side of the square matrix).
+        expected: usize,
+        /// The size found (for a matrix: its number of rows, or of columns if the
+        /// rows match).
+        found: usize,
+    },
+    /// An input or a derivative has a NaN or infinite entry.
+    NonFinite {
+        /// Which quantity: `"x"`, `"loss"`, `"grad"` or `"hessian"`.
+        what: &'static str,
+        /// The entry (column-major for the Hessian).
+        index: usize,
+    },
+    /// The Hessian is not positive definite (its Cholesky factorization failed)
+    /// and the damping is [`Damping::Refuse`].
+    NotPositiveDefinite,
+    /// The solve did not give a finite descent direction (`g.p >= 0` or a
+    /// non-finite `p`) and the damping is [`Damping::Refuse`].
+    NotDescent {
+        /// The computed `g.p` (NaN when `p` is not finite).
+        slope: f64,
+    },
+    /// Levenberg-Marquardt damping found no `lambda` giving a descent direction.
+    DampingFailed {
+        /// Damped tries made.
+        tries: u32,
+        /// The last `lambda` tried.
+        lambda: f64,
+    },
+    /// The Armijo line search found no acceptable step.
+    LineSearchFailed {
+        /// Trials made.
+        tries: u32,
+        /// The last step length tried.
+        step_length: f64,
+    },
+    /// The step would make `x` non-finite.
+    NonFiniteResult {
+        /// The coordinate.
+        index: usize,
+    },
+}
+
+impl fmt::Display for NewtonError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            NewtonError::LengthMismatch {
+                what,
+                expected,
+                found,
+            } => write!(f, "{what} has size {found}, expected {expected}"),
+            NewtonError::NonFinite { what, index } => {
+                write!(f, "{what}[{index}] is not finite; step refused")
+            }
+            NewtonError::NotPositiveDefinite => write!(
+                f,
+                "the Hessian is not positive definite (Cholesky failed); step refused \
+                 (enable Levenberg-Marquardt damping to take a damped step)"
+            ),
+            NewtonError::NotDescent { slope } => write!(
+                f,
+                "the Newton direction is not a descent direction (g.p = {slope:e}); step refused"
+            ),
+            NewtonError::DampingFailed { tries, lambda } => write!(
+                f,
+                "no damping up to lambda = {lambda:e} ({tries} tries) gave a descent \
+                 direction; step refused"
+            ),
+            NewtonError::LineSearchFailed { tries, step_length } => write!(
+                f,
+                "the Armijo line search found no sufficient decrease in {tries} trials \
+                 (last step length {step_length:e}); step refused"
+            ),
+            NewtonError::NonFiniteResult { index } => {
+                write!(f, "the step would make x[{index}] non-finite; step refused")
+            }
+        }
+    }
+}
+
+impl std::error::Error for NewtonError {}
+
+/// Newton's method with validated hyperparameters. It keeps no state between
+/// steps.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Newton {
+    config: NewtonConfig,
+}
+
+impl Newton {
+    /// Builds the method, refusing any hyperparameter outside its range; the
+    /// error names it (`step`, `damping.lambda0`, `line_search.c1`, ...).
+    pub fn new(config: NewtonConfig) -> Result<Self, HyperError> {
+        hyper::check(NAME, "step", config.step, "(0, inf) (finite)", |s| s > 0.0)?;
+        if let Damping::LevenbergMarquardt {
+            lambda0,
+            factor,
+            max_tries,
+        } = config.damping
+        {
+            hyper::check(NAME, "damping.lambda0", lambda0, "(0, inf) (finite)", |l| {
+                l > 0.0
+            })?;
+            hyper::check(NAME, "damping.factor", factor, "(1, inf) (finite)", |f| {
+                f > 1.0
+            })?;
+            if max_tries == 0 {
+                return Err(HyperError {
+                    optimizer: NAME,
+                    param: "damping.max_tries",
+                    value: "0".into(),
+                    range: ">= 1",
+                });
+            }
+        }
+        if let Some(ls) = config.line_search {
+            hyper::check(NAME, "line_search.c1", ls.c1, "(0, 1)", |c| {
+                c > 0.0 && c < 1.0
+            })?;
+            hyper::check(NAME, "line_search.shrink", ls.shrink, "(0, 1)", |c| {
+                c > 0.0 && c < 1.0
+            })?;
+            if ls.max_backtracks == 0 {
+                return Err(HyperError {
+                    optimizer: NAME,
+                    param: "line_search.max_backtracks",
+                    value: "0".into(),
+                    range: ">= 1",
+                });
+            }
+        }
+        Ok(Newton { config })
+    }
+
+    /// The hyperparameters.
+    pub fn config(&self) -> &NewtonConfig {
+        &self.config
+    }
+
+    // ANCHOR: direction
+    /// The (possibly damped) Newton direction for gradient `g` and Hessian `h`.
+    ///
+    /// Only the lower triangle of `h` is read (it is assumed symmetric). For
+    /// `g = 0` the direction is zero. Otherwise the returned direction always
+    /// satisfies `g.p < 0`, with one exception that never ascends either: when
+    /// the gradient is so small (near `1e-320`) that every entry of the solved
+    /// `p` underflows to zero, the zero direction is returned. Under
+    /// [`Damping::Refuse`] a Hessian that is not positive definite gives
+    /// [`NewtonError::NotPositiveDefinite`].
+    pub fn direction(&self, g: &DVector<f64>, h: &DMatrix<f64>) -> Result<Direction, NewtonError> {
+        let n = g.len();
+        if h.nrows() != n || h.ncols() != n {
+            return Err(NewtonError::LengthMismatch {
+                what: "hessian",
+                expected: n,
+                found: if h.nrows() != n { h.nrows() } else { h.ncols() },
+            });
+        }
+        finite("grad", g.iter())?;
+        finite("hessian", h.iter())?;
+        if g.iter().all(|&v| v == 0.0) {
+            return Ok(Direction {
+                p: DVector::zeros(n),
+                lambda: 0.0,
+                slope: 0.0,
+            });
+        }
+        // The undamped Newton direction first.
+        let undamped = solve(h, 0.0, g);
+        let zero = |lambda| Direction {
+            p: DVector::zeros(n),
+            lambda,
+            slope: 0.0,
+        };
+        match (self.config.damping, undamped) {
+            (_, Solve::Descent(p, slope)) => Ok(Direction {
+                p,
+                lambda: 0.0,
+                slope,
+            }),
+            (_, Solve::Underflow) => Ok(zero(0.0)),
+            (Damping::Refuse, Solve::NotPositiveDefinite) => Err(NewtonError::NotPositiveDefinite),
+            (Damping::Refuse, Solve::NotDescent(slope)) => Err(NewtonError::NotDescent { slope }),
+            (
+                Damping::LevenbergMarquardt {
+                    lambda0,
+                    factor,
+                    max_tries,
+                },
+                _,
+            ) => {
+                let mut lambda = lambda0;
+                for tries in 1..=max_tries {
+                    match solve(h, lambda, g) {
+                        Solve::Descent(p, slope) => return Ok(Direction { p, lambda, slope }),
+                        Solve::Underflow => return Ok(zero(lambda)),
+                        Solve::NotPositiveDefinite | Solve::NotDescent(_) => {}
+                    }
+                    if tries == max_tries || !(lambda * factor).is_finite() {
+                        return Err(NewtonError::DampingFailed { tries, lambda });
+                    }
+                    lambda *= factor;
+                }
+                // max_tries >= 1 is checked at construction, so the loop returns.
+                Err(NewtonError::DampingFailed { tries: 0, lambda })
+            }
+        }
+    }
+    // ANCHOR_END: direction
+
+    // ANCHOR: step
+    /// One Newton step on `f` from `x`, updating `x` in place. On error `x` is
+    /// unchanged.
+    ///
+    /// The Armijo test allows for rounding in `f`: a trial `x + s p` is accepted
+    /// when `f(x + s p) <= f(x) + c1 s g.p + 4 eps |f(x)|` (`eps = 2^-52`). Without
+    /// the allowance, a step from a point that is already a minimizer to within
+    /// rounding could never be accepted (`f` cannot decrease there, and
+    /// `c1 s g.p` is below the rounding of `f`); the allowance admits steps that
+    /// raise `f` by at most a few units in its last place.
+    pub fn step<F: Objective>(
+        &self,
+        f: &F,
+        x: &mut DVector<f64>,
+    ) -> Result<NewtonStep, NewtonError> {
+        if x.len() != f.dim() {
+            return Err(NewtonError::LengthMismatch {
+                what: "x",
+                expected: f.dim(),
+                found: x.len(),
+            });
+        }
+        finite("x", x.iter())?;
+        let (loss, g, h) = f.value_gradient_hessian(x);
+        finite("loss", std::iter::once(&loss))?;
+        let dir = self.direction(&g, &h)?;
+        let grad_norm = euclidean_norm(&g);
+        let mut info = NewtonStep {
+            loss,
+            grad_norm,
+            lambda: dir.lambda,
+            step_length: 0.0,
+            slope: dir.slope,
+            new_loss: None,
+        };
+        if dir.p.iter().all(|&v| v == 0.0) {
+            // A stationary point (or a step below the floating-point range).
+            return Ok(info);
+        }
+        let mut s = self.config.step;
+        let Some(ls) = self.config.line_search else {
+            let trial = &*x + &dir.p * s;
+            if let Some(index) = trial.iter().position(|v| !v.is_finite()) {
+                return Err(NewtonError::NonFiniteResult { index });
+            }
+            *x = trial;
+            info.step_length = s;
+            return Ok(info);
+        };
+        let allowance = 4.0 * f64::EPSILON * loss.abs();
+        for tries in 1..=ls.max_backtracks.saturating_add(1) {
+            let trial = &*x + &dir.p * s;
+            if trial.iter().all(|v| v.is_finite()) {
+                let new_loss = f.value(&trial);
+                if new_loss.is_finite() && new_loss <= loss + ls.c1 * s * dir.slope + allowance {
+                    *x = trial;
+                    info.step_length = s;
+                    info.new_loss = Some(new_loss);
+                    return Ok(info);
+                }
+            }
+            if tries > ls.max_backtracks {
+                return Err(NewtonError::LineSearchFailed {
+                    tries,
+                    step_length: s,
+                });
+            }
+            s *= ls.shrink;
+        }
+        Err(NewtonError::LineSearchFailed {
+            tries: 0,
+            step_length: s,
+        })
+    }
+    // ANCHOR_END: step
+}
+
+/// The outcome of one Cholesky solve of `(H + lambda I) p = -g`.
+enum Solve {
+    /// A finite `p` with `g.p < 0`, and that slope.
+    Descent(DVector<f64>, f64),
+    /// The factorization failed.
+    NotPositiveDefinite,
+    /// The factorization succeeded but `p` is not a finite descent direction.
+    NotDescent(f64),
+    /// The factorization succeeded and every entry of `p` underflowed to zero
+    /// (a gradient near the smallest subnormal number).
+    Underflow,
+}
+
+fn solve(h: &DMatrix<f64>, lambda: f64, g: &DVector<f64>) -> Solve {
+    let mut m = h.clone();
+    if lambda != 0.0 {
+        for i in 0..m.nrows() {
+            m[(i, i)] += lambda;
+        }
+    }
+    let Some(chol) = Cholesky::new(m) else {
+        return Solve::NotPositiveDefinite;
+    };
+    let p = -chol.solve(g);
+    if p.iter().any(|v| !v.is_finite()) {
+        return Solve::NotDescent(f64::NAN);
+    }
+    let slope = g.dot(&p);
+    // The sign test runs on copies scaled to unit max-norm, so that underflow in
+    // g.p (for g and p near 1e-170, say) cannot hide the sign: scaling by
+    // positive numbers keeps the sign, and the scaled entries lie in [-1, 1]
+    // with the largest of each equal to 1 in magnitude, so the products are
+    // no longer all tiny.
+    let (gs, ps) = (g.amax(), p.amax());
+    if ps == 0.0 {
+        return Solve::Underflow;
+    }
+    let scaled = (g / gs).dot(&(&p / ps));
+    if scaled < 0.0 {
+        Solve::Descent(p, slope)
+    } else {
+        Solve::NotDescent(slope)
+    }
+}
+
+/// The Euclidean norm, computed on a copy scaled by the largest entry so that
+/// squaring neither underflows nor overflows (nalgebra's `norm` returns 0 for a
+/// vector of entries near `1e-170`).
+pub fn euclidean_norm(v: &DVector<f64>) -> f64 {
+    let s = v.amax();
+    if s == 0.0 || !s.is_finite() {
+        return s;
+    }
+    s * (v / s).norm()
+}
+
+fn finite<'a>(
+    what: &'static str,
+    entries: impl IntoIterator<Item = &'a f64>,
+) -> Result<(), NewtonError> {
+    match entries.into_iter().position(|v| !v.is_finite()) {
+        None => Ok(()),
+        Some(index) => Err(NewtonError::NonFinite { what, index }),
+    }
+}
