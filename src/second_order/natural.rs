@@ -407,6 +407,7 @@ pub fn per_example_gradients<M: Model>(
     Ok(g)
 }
 
+// ANCHOR: empirical_fisher
 /// The empirical Fisher `(1/N) sum_n g_n g_n' = G'G / N`, with `G` from
 /// [`per_example_gradients`]. It uses the observed outcomes, not the model's
 /// distribution, and is not the Fisher matrix.
@@ -419,6 +420,7 @@ pub fn empirical_fisher<M: Model>(
     f.fill_upper_triangle_with_lower_triangle();
     Ok(f)
 }
+// ANCHOR_END: empirical_fisher
 
 /// The Jacobians of the outputs, stacked: an `(N k) x dim` matrix whose rows
 /// `n k .. (n + 1) k` are `J_n = d f_n / d theta` (`k = family().outputs()`).
@@ -484,6 +486,7 @@ pub fn kl_hessian<M: Model>(model: &M, theta: &DVector<f64>) -> Result<DMatrix<f
 // ---------------------------------------------------------------------------
 // The damped natural-gradient direction and the stepper.
 
+// ANCHOR: natural_direction
 /// The damped natural-gradient direction: the solution `d` of
 /// `(F + damping I) d = -grad`, by Cholesky factorization (no inverse formed).
 ///
@@ -530,6 +533,7 @@ pub fn natural_direction(
     }
     Ok(d)
 }
+// ANCHOR_END: natural_direction
 
 /// Hyperparameters of the damped natural-gradient step
 /// `theta <- theta + lr d`, `(F + damping I) d = -g`.
@@ -669,6 +673,7 @@ impl Model for LogisticRegression {
         }
         DVector::from_element(1, row_dot(self.x(), n, theta.as_slice()))
     }
+    // ANCHOR: logistic_fisher
     /// `X' diag(p (1 - p)) X / N`, with `p_n = sigmoid(x_n . theta)`.
     fn fisher(&self, theta: &DVector<f64>) -> Result<DMatrix<f64>, NaturalError> {
         check_len("params", self.dim(), theta.len())?;
@@ -676,6 +681,7 @@ impl Model for LogisticRegression {
         let w = z.map(|z| sigmoid(z) * sigmoid(-z));
         Ok(weighted_gram(self.x(), &w))
     }
+    // ANCHOR_END: logistic_fisher
 }
 
 impl Model for SoftmaxRegression {
