@@ -17,6 +17,7 @@ use crate::optim::Optimizer;
 use crate::problems::Objective;
 
 mod first_order;
+mod second_order;
 
 /// A figure: its file name (`<name>.svg`) and its SVG text.
 #[derive(Clone, Debug, PartialEq)]
@@ -65,6 +66,9 @@ pub fn all() -> Result<Vec<Figure>, FigureError> {
         first_order::paths_rosenbrock()?,
         first_order::reddi()?,
         first_order::rprop_drift()?,
+        second_order::newton_vs_gd()?,
+        second_order::fisher_fields()?,
+        second_order::units()?,
     ])
 }
 

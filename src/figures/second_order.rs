@@ -1,0 +1,341 @@
+//! Figures of the second-order chapters: Newton against gradient descent, the
+//! vector fields of the gradient, the natural gradient and the empirical-Fisher
+//! step on least squares, and the units experiment.
+
+use nalgebra::DVector;
+use plotters::coord::Shift;
+use plotters::prelude::*;
+
+use super::{FAMILY, Figure, FigureError, colour, fail, trajectory};
+use crate::optim::{Adadelta, AdadeltaConfig, Adam, AdamConfig, Optimizer, Sgd, SgdConfig};
+use crate::problems::Objective;
+use crate::problems::regression::LeastSquares;
+use crate::problems::rosenbrock::Rosenbrock;
+use crate::second_order::natural::{Model, empirical_fisher, natural_direction};
+use crate::second_order::newton::{Damping, Newton, NewtonConfig};
+
+/// Losses below this are drawn at it (Newton reaches exactly zero).
+const FLOOR: f64 = 1e-20;
+
+/// Newton (Levenberg-Marquardt damping) against gradient descent and Adam on
+/// Rosenbrock's function from (-1.5, 2), loss on a log scale.
+pub fn newton_vs_gd() -> Result<Figure, FigureError> {
+    const NAME: &str = "newton-vs-gd";
+    let f = Rosenbrock::default();
+    let x0 = DVector::from_vec(vec![-1.5, 2.0]);
+    let steps = 60;
+    let mut series: Vec<(&str, Vec<(f64, f64)>)> = Vec::new();
+
+    let newton = Newton::new(NewtonConfig {
+        damping: Damping::levenberg_marquardt(),
+        ..NewtonConfig::default()
+    })
+    .map_err(fail(NAME))?;
+    let mut x = x0.clone();
+    let mut points = vec![(0.0, f.value(&x).max(FLOOR))];
+    for t in 1..=steps {
+        if newton.step(&f, &mut x).is_err() {
+            break;
+        }
+        points.push((t as f64, f.value(&x).max(FLOOR)));
+    }
+    series.push(("Newton", points));
+
+    let runs: Vec<(&str, Box<dyn Optimizer>)> = vec![
+        (
+            "gradient descent, lr 5e-4",
+            Box::new(
+                Sgd::new(SgdConfig {
+                    lr: 5e-4,
+                    ..SgdConfig::default()
+                })
+                .map_err(fail(NAME))?,
+            ),
+        ),
+        (
+            "Adam, lr 0.02",
+            Box::new(
+                Adam::new(AdamConfig {
+                    lr: 0.02,
+                    ..AdamConfig::default()
+                })
+                .map_err(fail(NAME))?,
+            ),
+        ),
+    ];
+    for (label, mut opt) in runs {
+        let path = trajectory(opt.as_mut(), &f, &x0, steps);
+        let points = path
+            .iter()
+            .enumerate()
+            .map(|(t, x)| (t as f64, f.value(x).max(FLOOR)))
+            .collect();
+        series.push((label, points));
+    }
+
+    let mut svg = String::new();
+    {
+        let root = SVGBackend::with_string(&mut svg, (720, 420)).into_drawing_area();
+        root.fill(&WHITE).map_err(fail(NAME))?;
+        let mut chart = ChartBuilder::on(&root)
+            .caption("Rosenbrock from (-1.5, 2): loss against step", (FAMILY, 20))
+            .margin(12)
+            .x_label_area_size(32)
+            .y_label_area_size(60)
+            .build_cartesian_2d(0.0..steps as f64, (FLOOR..1e3).log_scale())
+            .map_err(fail(NAME))?;
+        chart
+            .configure_mesh()
+            .light_line_style(RGBColor(235, 235, 235))
+            .label_style((FAMILY, 13))
+            .y_label_formatter(&|v| format!("{v:.0e}"))
+            .x_desc("step t")
+            .y_desc("loss (floored at 1e-20)")
+            .axis_desc_style((FAMILY, 14))
+            .draw()
+            .map_err(fail(NAME))?;
+        for (k, (label, points)) in series.into_iter().enumerate() {
+            let c = colour(k);
+            chart
+                .draw_series(LineSeries::new(points, c.stroke_width(2)))
+                .map_err(fail(NAME))?
+                .label(label)
+                .legend(move |(x, y)| {
+                    PathElement::new(vec![(x, y), (x + 18, y)], c.stroke_width(2))
+                });
+        }
+        chart
+            .configure_series_labels()
+            .label_font((FAMILY, 13))
+            .background_style(WHITE.mix(0.85))
+            .border_style(BLACK)
+            .position(SeriesLabelPosition::LowerLeft)
+            .draw()
+            .map_err(fail(NAME))?;
+        root.present().map_err(fail(NAME))?;
+    }
+    Ok(Figure { name: NAME, svg })
+}
+
+/// One panel of the vector-field figure: arrows of `direction(theta)` on a grid,
+/// all drawn with the same length, and the optimum.
+fn field(
+    area: &DrawingArea<SVGBackend<'_>, Shift>,
+    title: &str,
+    centre: &DVector<f64>,
+    k: usize,
+    direction: &dyn Fn(&DVector<f64>) -> Option<DVector<f64>>,
+) -> Result<(), FigureError> {
+    const NAME: &str = "fisher-fields";
+    let half = 2.0;
+    let (cx, cy) = (centre[0], centre[1]);
+    let mut chart = ChartBuilder::on(area)
+        .caption(title, (FAMILY, 16))
+        .margin(8)
+        .x_label_area_size(24)
+        .y_label_area_size(32)
+        .build_cartesian_2d((cx - half)..(cx + half), (cy - half)..(cy + half))
+        .map_err(fail(NAME))?;
+    chart
+        .configure_mesh()
+        .disable_mesh()
+        .label_style((FAMILY, 11))
+        .draw()
+        .map_err(fail(NAME))?;
+    let c = colour(k);
+    let cells = 9;
+    let spacing = 2.0 * half / cells as f64;
+    for i in 0..cells {
+        for j in 0..cells {
+            let theta = DVector::from_vec(vec![
+                cx - half + (i as f64 + 0.5) * spacing,
+                cy - half + (j as f64 + 0.5) * spacing,
+            ]);
+            let Some(d) = direction(&theta) else { continue };
+            let norm = d.norm();
+            if !(norm.is_finite() && norm > 0.0) {
+                continue;
+            }
+            let d = d * (0.42 * spacing / norm);
+            let (x0, y0) = (theta[0], theta[1]);
+            let (x1, y1) = (x0 + d[0], y0 + d[1]);
+            // A head: two short strokes back from the tip.
+            let back = (-d[0] * 0.3, -d[1] * 0.3);
+            let side = (-d[1] * 0.18, d[0] * 0.18);
+            chart
+                .draw_series([
+                    PathElement::new(vec![(x0, y0), (x1, y1)], c.stroke_width(1)),
+                    PathElement::new(
+                        vec![(x1 + back.0 + side.0, y1 + back.1 + side.1), (x1, y1)],
+                        c.stroke_width(1),
+                    ),
+                    PathElement::new(
+                        vec![(x1 + back.0 - side.0, y1 + back.1 - side.1), (x1, y1)],
+                        c.stroke_width(1),
+                    ),
+                ])
+                .map_err(fail(NAME))?;
+        }
+    }
+    chart
+        .draw_series([Circle::new((cx, cy), 4, BLACK.filled())])
+        .map_err(fail(NAME))?;
+    Ok(())
+}
+
+/// After Kunstner, Balles and Hennig (2019), Figure 1: on a two-parameter linear
+/// least-squares problem, the directions of the negative gradient, the natural
+/// gradient (which points straight at the optimum) and the step preconditioned by
+/// the empirical Fisher. The dot is the optimum; every arrow has the same length.
+pub fn fisher_fields() -> Result<Figure, FigureError> {
+    const NAME: &str = "fisher-fields";
+    let model = LeastSquares::generate(3, 40, 2, 0.5).map_err(fail(NAME))?;
+    // The optimum: one Newton step from anywhere (the loss is quadratic).
+    let zero = DVector::zeros(2);
+    let (_, g0, h) = model.value_gradient_hessian(&zero);
+    let optimum = h
+        .cholesky()
+        .map(|c| -c.solve(&g0))
+        .ok_or_else(|| fail(NAME)("X'X is not positive definite"))?;
+
+    let gradient = |t: &DVector<f64>| Some(-model.gradient(t));
+    let natural = |t: &DVector<f64>| {
+        let f = model.fisher(t).ok()?;
+        natural_direction(&f, &model.gradient(t), 0.0).ok()
+    };
+    let empirical = |t: &DVector<f64>| {
+        let f = empirical_fisher(&model, t).ok()?;
+        natural_direction(&f, &model.gradient(t), 1e-12).ok()
+    };
+
+    let mut svg = String::new();
+    {
+        let root = SVGBackend::with_string(&mut svg, (960, 360)).into_drawing_area();
+        root.fill(&WHITE).map_err(fail(NAME))?;
+        let panels = root.split_evenly((1, 3));
+        field(&panels[0], "-gradient", &optimum, 0, &gradient)?;
+        field(
+            &panels[1],
+            "natural gradient  -F⁻¹ g",
+            &optimum,
+            2,
+            &natural,
+        )?;
+        field(
+            &panels[2],
+            "empirical Fisher  -F̃⁻¹ g",
+            &optimum,
+            3,
+            &empirical,
+        )?;
+        root.present().map_err(fail(NAME))?;
+    }
+    Ok(Figure { name: NAME, svg })
+}
+
+/// The units experiment: measure the parameter of `f(x) = (x - 3)^2 / 2` in units
+/// `c` times smaller, `y = c x`, take one step from `x = 0`, and convert the step
+/// back to the original units. A step with the units of the parameter gives the
+/// same displacement for every `c` (a flat line); SGD's scales as `1/c^2` and
+/// Adam's as `1/c`. AdaDelta's first step, with one shared `eps`, scales like
+/// Adam's while the gradient `3/c` is well above `sqrt(eps / (1 - rho))`, about
+/// `3e-3`, and like SGD's below it: `eps` alone sets its units.
+pub fn units() -> Result<Figure, FigureError> {
+    const NAME: &str = "units";
+    let scales: Vec<f64> = (-12..=20).map(|k| 10f64.powf(k as f64 / 4.0)).collect();
+    let mut series: Vec<(&str, Vec<(f64, f64)>)> = Vec::new();
+    type Build = fn() -> Box<dyn Optimizer>;
+    let first_order: [(&str, Build); 3] = [
+        ("SGD, lr 0.1", || {
+            Box::new(
+                Sgd::new(SgdConfig {
+                    lr: 0.1,
+                    ..SgdConfig::default()
+                })
+                .expect("valid"),
+            )
+        }),
+        ("Adam, lr 0.1", || {
+            Box::new(
+                Adam::new(AdamConfig {
+                    lr: 0.1,
+                    ..AdamConfig::default()
+                })
+                .expect("valid"),
+            )
+        }),
+        ("AdaDelta (PyTorch defaults)", || {
+            Box::new(Adadelta::new(AdadeltaConfig::default()).expect("valid"))
+        }),
+    ];
+    for (label, build) in first_order {
+        let points = scales
+            .iter()
+            .map(|&c| {
+                // f2(y) = f(y / c): f2'(y) = (y / c - 3) / c.
+                let mut y = DVector::from_element(1, 0.0);
+                let g = DVector::from_element(1, (y[0] / c - 3.0) / c);
+                let mut opt = build();
+                opt.step(&mut y, &g).map_err(fail(NAME))?;
+                Ok((c, (y[0] / c).abs()))
+            })
+            .collect::<Result<Vec<_>, FigureError>>()?;
+        series.push((label, points));
+    }
+    // Newton: -f2'/f2'' with f2'' = 1/c^2.
+    let newton = scales
+        .iter()
+        .map(|&c| {
+            let (g, h) = (-3.0 / c, 1.0 / (c * c));
+            (c, ((-g / h) / c).abs())
+        })
+        .collect();
+    series.push(("Newton", newton));
+
+    let mut svg = String::new();
+    {
+        let root = SVGBackend::with_string(&mut svg, (720, 440)).into_drawing_area();
+        root.fill(&WHITE).map_err(fail(NAME))?;
+        let mut chart = ChartBuilder::on(&root)
+            .caption(
+                "First step in the original units when the parameter is measured as y = c x",
+                (FAMILY, 18),
+            )
+            .margin(12)
+            .x_label_area_size(32)
+            .y_label_area_size(60)
+            .build_cartesian_2d((1e-3..1e5).log_scale(), (1e-12..1e7).log_scale())
+            .map_err(fail(NAME))?;
+        chart
+            .configure_mesh()
+            .light_line_style(RGBColor(235, 235, 235))
+            .label_style((FAMILY, 13))
+            .x_label_formatter(&|v| format!("{v:.0e}"))
+            .y_label_formatter(&|v| format!("{v:.0e}"))
+            .x_desc("unit factor c")
+            .y_desc("|x₁ - x₀|")
+            .axis_desc_style((FAMILY, 14))
+            .draw()
+            .map_err(fail(NAME))?;
+        for (k, (label, points)) in series.into_iter().enumerate() {
+            let c = colour(k);
+            chart
+                .draw_series(LineSeries::new(points, c.stroke_width(2)))
+                .map_err(fail(NAME))?
+                .label(label)
+                .legend(move |(x, y)| {
+                    PathElement::new(vec![(x, y), (x + 18, y)], c.stroke_width(2))
+                });
+        }
+        chart
+            .configure_series_labels()
+            .label_font((FAMILY, 13))
+            .background_style(WHITE.mix(0.85))
+            .border_style(BLACK)
+            .position(SeriesLabelPosition::UpperRight)
+            .draw()
+            .map_err(fail(NAME))?;
+        root.present().map_err(fail(NAME))?;
+    }
+    Ok(Figure { name: NAME, svg })
+}
