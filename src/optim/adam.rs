@@ -149,6 +149,13 @@ impl Rule for AdamConfig {
     type State = AdamState;
     const NAME: &'static str = "adam";
 
+    fn name(&self) -> &'static str {
+        match self.weight_decay {
+            WeightDecay::Decoupled(_) => "adamw",
+            _ => Self::NAME,
+        }
+    }
+
     fn lr_mut(&mut self) -> &mut f64 {
         &mut self.lr
     }
@@ -209,4 +216,21 @@ impl Rule for AdamConfig {
         (theta, s)
     }
     // ANCHOR_END: update
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::optim::Optimizer;
+
+    #[test]
+    fn adamw_is_named_by_its_decay() {
+        assert_eq!(Adam::new(AdamConfig::default()).unwrap().name(), "adam");
+        assert_eq!(Adam::new(AdamConfig::adamw()).unwrap().name(), "adamw");
+        let l2 = AdamConfig {
+            weight_decay: WeightDecay::L2(0.1),
+            ..AdamConfig::default()
+        };
+        assert_eq!(Adam::new(l2).unwrap().name(), "adam");
+    }
 }

@@ -78,6 +78,10 @@ pub trait Rule: Clone + Debug {
     type State: Buffers;
     /// The optimizer's name, as `descent replay` spells it.
     const NAME: &'static str;
+    /// The name of this configuration (e.g. `adamw` for Adam with decoupled decay).
+    fn name(&self) -> &'static str {
+        Self::NAME
+    }
     /// Checks every hyperparameter against its valid range.
     fn validate(&self) -> Result<(), HyperError>;
     /// The learning rate, which a schedule may change between steps.
@@ -124,6 +128,8 @@ impl<R: Rule> Optim<R> {
 
     /// Sets the learning rate for the next steps, keeping the state (a learning-rate
     /// schedule). A negative or non-finite rate is refused and nothing changes.
+    /// Rprop's `lr` is only its initial step size: changing it after the first
+    /// step has no effect.
     pub fn set_lr(&mut self, lr: f64) -> Result<(), HyperError> {
         hyper::non_negative(R::NAME, "lr", lr)?;
         *self.config.lr_mut() = lr;
@@ -146,7 +152,7 @@ impl<R: Rule> Optimizer for Optim<R> {
     }
 
     fn name(&self) -> &'static str {
-        R::NAME
+        self.config.name()
     }
 }
 
