@@ -11,6 +11,13 @@
 //! First-order optimizers take the hyperparameter flags that `descent replay`
 //! takes as `hyper` keys ([`crate::replay::keys`]), and are driven through
 //! [`crate::replay::replay`] itself, so that `run` and `replay` cannot disagree.
+//!
+//! The problems are plain objectives (quadratic, Rosenbrock, log-cosh) and
+//! probabilistic models on seeded data ([`MODEL_PROBLEMS`]: logistic and softmax
+//! regression, least squares, a Gaussian in two parametrizations). Every
+//! optimizer runs on every problem, except `natural`, which needs the model's
+//! Fisher matrix and so runs on the models only; on a plain objective it is
+//! refused with a message that lists the models.
 
 use nalgebra::DVector;
 use num_dual::DualNum;
@@ -19,12 +26,17 @@ use serde_json::{Map, Value};
 use crate::HyperError;
 use crate::optim::Optimizer;
 use crate::problems::Objective;
+use crate::problems::gaussian::{GaussianData, GaussianMeanLogStd, GaussianMeanStd};
 use crate::problems::logcosh::LogCosh;
 use crate::problems::quadratic::{ProblemError, Quadratic};
+use crate::problems::regression::{
+    DataError, LeastSquares, LogisticRegression, MAX_ENTRIES, SoftmaxRegression,
+};
 use crate::problems::rosenbrock::Rosenbrock;
 use crate::second_order::diagonal::{
     BeckerLeCun, BeckerLeCunConfig, SecantConfig, SecantDiagonal, Vsgd, VsgdConfig, VsgdCurvature,
 };
+use crate::second_order::natural::{NaturalGradient, NaturalGradientConfig};
 use crate::second_order::newton::{Armijo, Damping, Newton, NewtonConfig, euclidean_norm};
 
 /// The help text of `descent run`.
@@ -49,6 +61,21 @@ problems (default x0):
   logcosh        (m/2)|x - c|^2 + sum log cosh x_i; dim from x0  (3,-2)
                    --m M (default 1)   --c LIST (default 1 in every coordinate)
 
+  probabilistic models (mean negative log-likelihood of data drawn from --seed;
+  features i.i.d. N(0,1), true parameters i.i.d. N(0,1)):
+  logistic       binary logistic regression, theta in R^d  (d zeros)
+                   --seed S (default 1)  --n N examples (default 64)  --d D features (default 3)
+  softmax        softmax regression, class-major weights: theta[k d .. (k+1) d] is
+                 class k, so x0 has classes*d entries  (classes*d zeros)
+                   --seed --n --d as for logistic   --classes K, >= 2 (default 3)
+  least_squares  |X theta - y|^2 / (2N): y = X theta* + noise e, model variance 1  (d zeros)
+                   --seed --n --d as for logistic   --noise STD of e, >= 0 (default 0.5)
+  gaussian       n draws of N(mean, std^2), fitted in (mu, log sigma)  (0,0)
+                   --seed S (default 1)  --n N (default 64)
+                   --mean M (default 1)  --std S, > 0 (default 2)   (of the data)
+  gaussian_std   the same data fitted in (mu, sigma); x0 needs sigma > 0  (0,1)
+                   flags as for gaussian
+
 optimizers and their flags:
   sgd            --lr --momentum --dampening --weight_decay --nesterov --maximize
   adagrad        --lr --lr_decay --weight_decay --initial_accumulator_value --eps --maximize
@@ -70,18 +97,43 @@ optimizers and their flags:
                    --lr0 first-step rate (default 1e-3)  --lr (default 1)  --mu floor (default 1e-8)
   vsgd           per-coordinate rates gbar^2/(h vbar)
                    --tau0 (default 10)  --mu (default 1e-8)  --curvature averaged|exact
+  natural        damped natural gradient with the exact Fisher F of the model:
+                 theta += lr d, (F + damping I) d = -grad (Cholesky solve);
+                 probabilistic models only (logistic, softmax, least_squares,
+                 gaussian, gaussian_std)
+                   --lr (default 1)  --damping lambda, >= 0 (default 1e-3)
 
 Errors: exit status 1, nothing on stdout, one line on stderr naming the flag.";
 
 /// The optimizers `run` knows: the first-order ones of `replay`, then the
 /// second-order ones.
-pub const OPTIMIZERS: [&str; 11] = [
+pub const OPTIMIZERS: [&str; 12] = [
     "sgd", "adagrad", "rmsprop", "adadelta", "adam", "adamw", "rprop", "newton", "diagonal",
-    "secant", "vsgd",
+    "secant", "vsgd", "natural",
 ];
 
-/// The problems `run` knows.
-pub const PROBLEMS: [&str; 3] = ["quadratic", "rosenbrock", "logcosh"];
+/// The problems `run` knows: plain objectives, then the probabilistic models of
+/// [`MODEL_PROBLEMS`].
+pub const PROBLEMS: [&str; 8] = [
+    "quadratic",
+    "rosenbrock",
+    "logcosh",
+    "logistic",
+    "softmax",
+    "least_squares",
+    "gaussian",
+    "gaussian_std",
+];
+
+/// The problems that are probabilistic models with an exact Fisher matrix
+/// ([`crate::second_order::natural::Model`]): the only ones `natural` accepts.
+pub const MODEL_PROBLEMS: [&str; 5] = [
+    "logistic",
+    "softmax",
+    "least_squares",
+    "gaussian",
+    "gaussian_std",
+];
 
 /// Problems of the crate that `run` recognizes but refuses, with the reason.
 const REFUSED_PROBLEMS: [(&str, &str); 2] = [
@@ -97,28 +149,35 @@ const REFUSED_PROBLEMS: [(&str, &str); 2] = [
     ),
 ];
 
-// ---- Natural-gradient problems: the lead adds them here. ----------------------
-// The natural-gradient helper's problems (`logistic`, `softmax`, `least_squares`,
-// `gaussian`, from src/problems/regression.rs and src/problems/gaussian.rs) are
-// wired in by (1) a variant of `Problem` below with its arms in `dim`/`eval`,
-// (2) a branch in `build_problem` with its flags in `problem_flags` and its
-// default x0, and (3) moving its name from `PENDING_PROBLEMS` to `PROBLEMS` and
-// into `USAGE`.
-const PENDING_PROBLEMS: [&str; 4] = ["logistic", "softmax", "least_squares", "gaussian"];
-// -------------------------------------------------------------------------------
-
 /// The common flags.
 const COMMON_FLAGS: [&str; 5] = ["optimizer", "problem", "x0", "steps", "format"];
 
 /// The seed of the fixed 2-D quadratic.
 const QUADRATIC_SEED: u64 = 2024;
 
+/// The defaults of the data generators: those of the problems' `Default`
+/// implementations (seed 1, 64 examples, 3 features, 3 classes, noise 0.5, data
+/// N(1, 2^2)).
+const DATA_SEED: u64 = 1;
+const DATA_N: usize = 64;
+const DATA_D: usize = 3;
+const DATA_CLASSES: usize = 3;
+const DATA_NOISE: f64 = 0.5;
+const DATA_MEAN: f64 = 1.0;
+const DATA_STD: f64 = 2.0;
+
 /// The problems `run` can drive: fixed objectives with exact derivatives.
 enum Problem {
     Quadratic(Quadratic),
     Rosenbrock(Rosenbrock),
     LogCosh(LogCosh),
-    // Natural-gradient problems go here (see PENDING_PROBLEMS).
+    Logistic(LogisticRegression),
+    Softmax(SoftmaxRegression),
+    LeastSquares(LeastSquares),
+    /// `(mu, log sigma)`.
+    Gaussian(GaussianMeanLogStd),
+    /// `(mu, sigma)`.
+    GaussianStd(GaussianMeanStd),
 }
 
 impl Objective for Problem {
@@ -127,6 +186,11 @@ impl Objective for Problem {
             Problem::Quadratic(p) => p.dim(),
             Problem::Rosenbrock(p) => p.dim(),
             Problem::LogCosh(p) => p.dim(),
+            Problem::Logistic(p) => p.dim(),
+            Problem::Softmax(p) => p.dim(),
+            Problem::LeastSquares(p) => p.dim(),
+            Problem::Gaussian(p) => p.dim(),
+            Problem::GaussianStd(p) => p.dim(),
         }
     }
 
@@ -135,8 +199,22 @@ impl Objective for Problem {
             Problem::Quadratic(p) => p.eval(x),
             Problem::Rosenbrock(p) => p.eval(x),
             Problem::LogCosh(p) => p.eval(x),
+            Problem::Logistic(p) => p.eval(x),
+            Problem::Softmax(p) => p.eval(x),
+            Problem::LeastSquares(p) => p.eval(x),
+            Problem::Gaussian(p) => p.eval(x),
+            Problem::GaussianStd(p) => p.eval(x),
         }
     }
+}
+
+/// Why `natural` refuses a problem that is not a probabilistic model.
+fn natural_refusal(problem: &str) -> String {
+    format!(
+        "--optimizer: natural needs a probabilistic model with a Fisher matrix \
+         (--problem {}); {problem} is a plain objective",
+        MODEL_PROBLEMS.join(", ")
+    )
 }
 
 /// The flags of each problem.
@@ -145,6 +223,10 @@ fn problem_flags(problem: &str) -> &'static [&'static str] {
         "quadratic" => &["cond"],
         "rosenbrock" => &["a", "b"],
         "logcosh" => &["m", "c"],
+        "logistic" => &["seed", "n", "d"],
+        "softmax" => &["seed", "n", "d", "classes"],
+        "least_squares" => &["seed", "n", "d", "noise"],
+        "gaussian" | "gaussian_std" => &["seed", "n", "mean", "std"],
         _ => &[],
     }
 }
@@ -157,6 +239,7 @@ fn second_order_flags(optimizer: &str) -> Option<&'static [&'static str]> {
         "diagonal" => &["lr", "mu"],
         "secant" => &["lr0", "lr", "mu"],
         "vsgd" => &["tau0", "mu", "curvature"],
+        "natural" => &["lr", "damping"],
         _ => return None,
     })
 }
@@ -218,6 +301,24 @@ impl Flags {
             Some("false") => Ok(false),
             Some(v) => Err(format!("--{name}: expected true or false, got {v:?}")),
         }
+    }
+
+    /// A whole number (a seed, a count); range checks are the generator's.
+    fn whole(&self, name: &str, default: u64) -> Result<u64, String> {
+        match self.get(name) {
+            None => Ok(default),
+            Some(v) => v
+                .trim()
+                .parse()
+                .map_err(|_| format!("--{name}: expected a non-negative whole number, got {v:?}")),
+        }
+    }
+
+    /// A count that must fit in `usize`.
+    fn count(&self, name: &str, default: usize) -> Result<usize, String> {
+        let v = self.whole(name, default as u64)?;
+        usize::try_from(v)
+            .map_err(|_| format!("--{name}: {v} does not fit in this platform's usize"))
     }
 
     fn list(&self, name: &str) -> Result<Option<Vec<f64>>, String> {
@@ -312,6 +413,31 @@ fn problem_message(e: &ProblemError) -> String {
     }
 }
 
+/// Maps a data generator's error to the flag at fault (`n * d` is handled
+/// where both sizes are known).
+fn data_message(e: &DataError) -> String {
+    let flag = match e.param.as_str() {
+        "noise_std" => "noise",
+        other => other,
+    };
+    format!(
+        "--{flag}: {} is outside its valid range {}",
+        e.value, e.range
+    )
+}
+
+/// Refuses an `x0` of the wrong length for a problem of fixed dimension.
+fn check_x0(x0: &[f64], expected: usize, what: &str) -> Result<(), String> {
+    if x0.len() == expected {
+        Ok(())
+    } else {
+        Err(format!(
+            "--x0: has {} entries; {what} needs {expected}",
+            x0.len()
+        ))
+    }
+}
+
 /// Builds the problem and its start.
 fn build_problem(name: &str, flags: &Flags) -> Result<(Problem, DVector<f64>), String> {
     let x0 = flags.list("x0")?;
@@ -346,15 +472,86 @@ fn build_problem(name: &str, flags: &Flags) -> Result<(Problem, DVector<f64>), S
                 .map_err(|e| problem_message(&e))?;
             (Problem::LogCosh(l), x0)
         }
+        "logistic" | "softmax" | "least_squares" => {
+            let seed = flags.whole("seed", DATA_SEED)?;
+            let n = flags.count("n", DATA_N)?;
+            let d = flags.count("d", DATA_D)?;
+            let classes = if name == "softmax" {
+                flags.count("classes", DATA_CLASSES)?
+            } else {
+                DATA_CLASSES
+            };
+            // The generators check n * d and (softmax) classes * d under one
+            // name, "n * d"; tell the two apart to name the right flags.
+            let data_error = |e: DataError| {
+                if e.param != "n * d" {
+                    data_message(&e)
+                } else if n.checked_mul(d).is_some_and(|e| e <= MAX_ENTRIES) {
+                    format!(
+                        "--classes and --d: classes * d = {classes} * {d} is outside its valid \
+                         range classes * d <= 2^24"
+                    )
+                } else {
+                    format!(
+                        "--n and --d: n * d = {n} * {d} is outside its valid range n * d <= 2^24"
+                    )
+                }
+            };
+            let (problem, what) = match name {
+                "logistic" => (
+                    Problem::Logistic(
+                        LogisticRegression::generate(seed, n, d).map_err(data_error)?,
+                    ),
+                    format!("logistic with --d {d}"),
+                ),
+                "softmax" => (
+                    Problem::Softmax(
+                        SoftmaxRegression::generate(seed, n, d, classes).map_err(data_error)?,
+                    ),
+                    format!("softmax with --classes {classes} and --d {d} (classes * d)"),
+                ),
+                _ => {
+                    let noise = flags.float("noise", DATA_NOISE)?;
+                    (
+                        Problem::LeastSquares(
+                            LeastSquares::generate(seed, n, d, noise).map_err(data_error)?,
+                        ),
+                        format!("least_squares with --d {d}"),
+                    )
+                }
+            };
+            let dim = problem.dim();
+            let x0 = default(&vec![0.0; dim]);
+            check_x0(&x0, dim, &what)?;
+            (problem, x0)
+        }
+        "gaussian" | "gaussian_std" => {
+            let data = GaussianData::generate(
+                flags.whole("seed", DATA_SEED)?,
+                flags.count("n", DATA_N)?,
+                flags.float("mean", DATA_MEAN)?,
+                flags.float("std", DATA_STD)?,
+            )
+            .map_err(|e| data_message(&e))?;
+            if name == "gaussian" {
+                let x0 = default(&[0.0, 0.0]);
+                check_x0(&x0, 2, "gaussian (mu, log sigma)")?;
+                (Problem::Gaussian(GaussianMeanLogStd::new(data)), x0)
+            } else {
+                let x0 = default(&[0.0, 1.0]);
+                check_x0(&x0, 2, "gaussian_std (mu, sigma)")?;
+                if x0[1] <= 0.0 {
+                    return Err(format!(
+                        "--x0: sigma = {} is outside its valid range (0, inf) for gaussian_std",
+                        text(x0[1])
+                    ));
+                }
+                (Problem::GaussianStd(GaussianMeanStd::new(data)), x0)
+            }
+        }
         _ => {
             if let Some((_, why)) = REFUSED_PROBLEMS.iter().find(|(n, _)| *n == name) {
                 return Err(format!("--problem: {name} is not runnable: {why}"));
-            }
-            if PENDING_PROBLEMS.contains(&name) {
-                return Err(format!(
-                    "--problem: {name} is not available in run yet (expected one of {})",
-                    PROBLEMS.join(", ")
-                ));
             }
             return Err(format!(
                 "--problem: unknown problem {name:?} (expected one of {})",
@@ -389,6 +586,7 @@ enum Method {
     Diagonal(BeckerLeCun),
     Secant(SecantDiagonal),
     Vsgd(Vsgd),
+    Natural(NaturalGradient),
 }
 
 impl Method {
@@ -399,6 +597,17 @@ impl Method {
             Method::Diagonal(d) => d.step(f, x).map_err(|e| e.to_string()),
             Method::Secant(s) => s.step(x, &f.gradient(x)).map_err(|e| e.to_string()),
             Method::Vsgd(v) => v.step(f, x).map_err(|e| e.to_string()),
+            Method::Natural(n) => match f {
+                Problem::Logistic(p) => n.step(p, x),
+                Problem::Softmax(p) => n.step(p, x),
+                Problem::LeastSquares(p) => n.step(p, x),
+                Problem::Gaussian(p) => n.step(p, x),
+                Problem::GaussianStd(p) => n.step(p, x),
+                Problem::Quadratic(_) => return Err(natural_refusal("quadratic")),
+                Problem::Rosenbrock(_) => return Err(natural_refusal("rosenbrock")),
+                Problem::LogCosh(_) => return Err(natural_refusal("logcosh")),
+            }
+            .map_err(|e| e.to_string()),
         }
     }
 }
@@ -485,6 +694,15 @@ fn build_method(name: &str, flags: &Flags) -> Result<Method, String> {
             .map(Method::Vsgd)
             .map_err(hm)
         }
+        "natural" => {
+            let d = NaturalGradientConfig::default();
+            NaturalGradient::new(NaturalGradientConfig {
+                lr: flags.float("lr", d.lr)?,
+                damping: flags.float("damping", d.damping)?,
+            })
+            .map(Method::Natural)
+            .map_err(hm)
+        }
         _ => Err(format!(
             "--optimizer: unknown optimizer {name:?} (expected one of {})",
             OPTIMIZERS.join(", ")
@@ -508,6 +726,15 @@ fn record(f: &Problem, x: &DVector<f64>, step: u64) -> Result<Record, String> {
         } else {
             format!("after step {step}")
         };
+        if let Problem::GaussianStd(_) = f
+            && let Some(&sigma) = x.get(1)
+            && (sigma.is_nan() || sigma <= 0.0)
+        {
+            return Err(format!(
+                "sigma = x1 = {sigma} left its domain (0, inf) {at}; gaussian_std needs \
+                 sigma > 0 (take a smaller --lr, or fit log sigma with --problem gaussian)"
+            ));
+        }
         return Err(format!(
             "the loss or the gradient is not finite {at} (loss = {loss}, |grad| = {grad_norm})"
         ));
@@ -567,6 +794,9 @@ pub fn run(args: &[String]) -> Result<String, String> {
         Some(v) => return Err(format!("--format: expected json or csv, got {v:?}")),
     };
     let (problem, mut x) = build_problem(problem_name, &flags)?;
+    if optimizer == "natural" && !MODEL_PROBLEMS.contains(&problem_name) {
+        return Err(natural_refusal(problem_name));
+    }
     for (name, _) in &flags.0 {
         if !allowed.contains(&name.as_str()) {
             return Err(format!(

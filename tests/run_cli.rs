@@ -1,13 +1,18 @@
 //! `descent run`: output shapes, help, the Rosenbrock example, every optimizer on
-//! every problem, agreement with the library, and the error contract (non-zero
-//! exit, nothing on stdout, one line on stderr naming the flag).
+//! every problem (or a refusal naming the problems it needs), agreement with the
+//! library, natural gradient on the probabilistic models (one step to the
+//! least-squares optimum), and the error contract (non-zero exit, nothing on
+//! stdout, one line on stderr naming the flag).
 
 use std::process::{Command, Output};
 
 use descent::optim::{Adam, AdamConfig, Optimizer, Sgd, SgdConfig};
 use descent::problems::Objective;
+use descent::problems::gaussian::{GaussianData, GaussianMeanLogStd, GaussianMeanStd};
+use descent::problems::regression::{LeastSquares, LogisticRegression, SoftmaxRegression};
 use descent::problems::rosenbrock::Rosenbrock;
-use descent::run::{OPTIMIZERS, PROBLEMS};
+use descent::run::{MODEL_PROBLEMS, OPTIMIZERS, PROBLEMS};
+use descent::second_order::natural::{NaturalGradient, NaturalGradientConfig};
 use nalgebra::DVector;
 use serde_json::Value;
 
@@ -72,6 +77,19 @@ fn help_lists_problems_and_optimizers() {
         let text = String::from_utf8(out.stdout).unwrap();
         for name in OPTIMIZERS.iter().chain(PROBLEMS.iter()) {
             assert!(text.contains(name), "help lacks {name}");
+        }
+        // The data-generator flags of the models and natural's flags.
+        for flag in [
+            "--seed",
+            "--n N",
+            "--d D",
+            "--classes",
+            "--noise",
+            "--mean",
+            "--std",
+            "--damping",
+        ] {
+            assert!(text.contains(flag), "help lacks {flag}");
         }
     }
     let top = String::from_utf8(descent(&["--help"]).stdout).unwrap();
@@ -182,10 +200,29 @@ fn rosenbrock_newton_example() {
 }
 
 #[test]
-fn every_optimizer_runs_on_every_problem() {
+fn every_pairing_runs_or_is_refused_with_a_message() {
+    // Every optimizer runs on every problem with its defaults, except natural
+    // on a plain objective, which is refused with one line naming --optimizer and
+    // every problem natural accepts.
+    assert!(MODEL_PROBLEMS.iter().all(|m| PROBLEMS.contains(m)));
+    let mut refused = 0;
     for opt in OPTIMIZERS {
         for problem in PROBLEMS {
-            let text = run_ok(&["--optimizer", opt, "--problem", problem, "--steps", "30"]);
+            let args = ["--optimizer", opt, "--problem", problem, "--steps", "30"];
+            if opt == "natural" && !MODEL_PROBLEMS.contains(&problem) {
+                let err = run_err(&args);
+                assert!(
+                    err.starts_with("descent run: --optimizer: natural needs"),
+                    "{err}"
+                );
+                assert!(err.contains(problem), "{err}");
+                for m in MODEL_PROBLEMS {
+                    assert!(err.contains(m), "{err} lacks {m}");
+                }
+                refused += 1;
+                continue;
+            }
+            let text = run_ok(&args);
             let steps = json_steps(&text);
             assert_eq!(steps.len(), 31, "{opt} on {problem}");
             for s in &steps {
@@ -194,6 +231,413 @@ fn every_optimizer_runs_on_every_problem() {
             }
         }
     }
+    assert_eq!(refused, PROBLEMS.len() - MODEL_PROBLEMS.len());
+}
+
+#[test]
+fn models_start_at_their_default_x0_on_the_default_data() {
+    // Default x0: zeros of the right dimension, (0, 0) in (mu, log sigma),
+    // (0, 1) in (mu, sigma). The default flags give the problems' Default data,
+    // so the step-0 loss equals the library's value to the bit (same code).
+    let zeros = |n| DVector::<f64>::zeros(n);
+    let cases: Vec<(&str, Vec<f64>, f64)> = vec![
+        (
+            "logistic",
+            vec![0.0; 3],
+            LogisticRegression::default().value(&zeros(3)),
+        ),
+        (
+            "softmax",
+            vec![0.0; 9],
+            SoftmaxRegression::default().value(&zeros(9)),
+        ),
+        (
+            "least_squares",
+            vec![0.0; 3],
+            LeastSquares::default().value(&zeros(3)),
+        ),
+        (
+            "gaussian",
+            vec![0.0, 0.0],
+            GaussianMeanLogStd::default().value(&zeros(2)),
+        ),
+        (
+            "gaussian_std",
+            vec![0.0, 1.0],
+            GaussianMeanStd::default().value(&DVector::from_vec(vec![0.0, 1.0])),
+        ),
+    ];
+    for (problem, x0, loss) in cases {
+        let steps = json_steps(&run_ok(&[
+            "--optimizer",
+            "sgd",
+            "--problem",
+            problem,
+            "--steps",
+            "0",
+        ]));
+        assert_eq!(params(&steps[0]), x0, "{problem}");
+        assert_eq!(steps[0]["loss"].as_f64(), Some(loss), "{problem}");
+    }
+    // The generator flags reach the generator: --d and --classes set the
+    // dimension, and the data of --seed 2 are those of generate(2, ..).
+    let steps = json_steps(&run_ok(&[
+        "--optimizer",
+        "sgd",
+        "--problem",
+        "softmax",
+        "--d",
+        "2",
+        "--classes",
+        "4",
+        "--steps",
+        "0",
+    ]));
+    assert_eq!(params(&steps[0]), vec![0.0; 8]);
+    let steps = json_steps(&run_ok(&[
+        "--optimizer",
+        "sgd",
+        "--problem",
+        "least_squares",
+        "--seed",
+        "2",
+        "--n",
+        "10",
+        "--d",
+        "4",
+        "--noise",
+        "0",
+        "--steps",
+        "0",
+    ]));
+    let ls = LeastSquares::generate(2, 10, 4, 0.0).unwrap();
+    assert_eq!(steps[0]["loss"].as_f64(), Some(ls.value(&zeros(4))));
+    let steps = json_steps(&run_ok(&[
+        "--optimizer",
+        "sgd",
+        "--problem",
+        "gaussian",
+        "--seed",
+        "5",
+        "--n",
+        "7",
+        "--mean",
+        "-3",
+        "--std",
+        "0.5",
+        "--x0=0.25,-1",
+        "--steps",
+        "0",
+    ]));
+    let g = GaussianMeanLogStd::new(GaussianData::generate(5, 7, -3.0, 0.5).unwrap());
+    let x0 = DVector::from_vec(vec![0.25, -1.0]);
+    assert_eq!(steps[0]["loss"].as_f64(), Some(g.value(&x0)));
+}
+
+#[test]
+fn natural_run_matches_the_library() {
+    // run drives natural through NaturalGradient::step on the same data; the
+    // iterates must equal a direct loop, bit for bit.
+    let config = NaturalGradientConfig {
+        lr: 0.5,
+        damping: 0.25,
+    };
+    let text = run_ok(&[
+        "--optimizer",
+        "natural",
+        "--problem",
+        "logistic",
+        "--steps",
+        "10",
+        "--lr",
+        "0.5",
+        "--damping",
+        "0.25",
+    ]);
+    let mut ng = NaturalGradient::new(config).unwrap();
+    let model = LogisticRegression::default();
+    let mut x = DVector::zeros(3);
+    for s in &json_steps(&text)[1..] {
+        ng.step(&model, &mut x).unwrap();
+        assert_eq!(params(s), x.iter().copied().collect::<Vec<_>>());
+    }
+    let text = run_ok(&[
+        "--optimizer",
+        "natural",
+        "--problem",
+        "gaussian_std",
+        "--steps",
+        "10",
+        "--lr",
+        "0.5",
+        "--damping",
+        "0.25",
+    ]);
+    let mut ng = NaturalGradient::new(config).unwrap();
+    let model = GaussianMeanStd::default();
+    let mut x = DVector::from_vec(vec![0.0, 1.0]);
+    for s in &json_steps(&text)[1..] {
+        ng.step(&model, &mut x).unwrap();
+        assert_eq!(params(s), x.iter().copied().collect::<Vec<_>>());
+    }
+}
+
+/// The 2-norm of the difference of two parameter lists.
+fn dist(a: &[f64], b: &[f64]) -> f64 {
+    a.iter()
+        .zip(b)
+        .map(|(x, y)| (x - y) * (x - y))
+        .sum::<f64>()
+        .sqrt()
+}
+
+#[test]
+fn natural_reaches_the_least_squares_optimum_in_one_step() {
+    // The claim, checked in the library first. LeastSquares (regression.rs) has
+    // the loss L = |X theta - y|^2 / (2 N var), so its Hessian is
+    // A = X'X / (N var) at every theta; its Model::fisher (natural.rs) is
+    // weighted_gram(X, 1/var) = X'X / (N var) too. (They agree for every model
+    // variance because the loss carries the 1/var; run uses var = 1.) So with
+    // lr = 1 and damping = 0 the natural step is the Newton step,
+    // theta1 = theta0 - A^{-1}(A theta0 - b) = A^{-1} b = theta*, from any theta0.
+    let (seed, n, d, noise) = (1, 64, 3, 0.5);
+    let ls = LeastSquares::generate(seed, n, d, noise).unwrap();
+    assert_eq!(ls.model_var(), 1.0);
+    let flags = [
+        "--problem",
+        "least_squares",
+        "--seed",
+        "1",
+        "--n",
+        "64",
+        "--d",
+        "3",
+        "--noise",
+        "0.5",
+        "--steps",
+        "2",
+        "--lr",
+        "1",
+    ];
+    let run = |opt: &str, damping: &str| {
+        let mut args = vec!["--optimizer", opt, "--damping", damping];
+        args.extend_from_slice(&flags);
+        json_steps(&run_ok(&args))
+    };
+    let natural = run("natural", "0");
+    // newton tries the undamped Hessian first; `none` makes sure no damping is
+    // ever added.
+    let newton = run("newton", "none");
+    assert_eq!(params(&natural[0]), vec![0.0; 3]);
+
+    // The reference optimum, by SVD of X (backward stable, no normal equations).
+    let (x, y) = (ls.x(), ls.y());
+    let star = x.clone().svd(true, true).solve(y, 0.0).unwrap();
+    let star: Vec<f64> = star.iter().copied().collect();
+    let star_norm = dist(&star, &[0.0; 3]);
+
+    // The tolerance. From theta0 = 0 each run solves (A + E) theta1 = b + db with
+    // b = X'y / N. With u = eps / 2 and gamma_k = k u / (1 - k u) < k eps:
+    // - A is summed over N examples (in a different order by the two methods):
+    //   |E_sum| <= gamma_N |X|'|X| / N entrywise, and the Cholesky solve adds a
+    //   backward error |E_chol| <= gamma_{3d+1} |R'||R| with
+    //   || |R'||R| ||_2 <= d ||A||_2 (Higham, Accuracy and Stability, 2nd ed.,
+    //   Thm 10.4 and the bound after it). So
+    //   e_a = ||E|| / ||A|| <= N eps || |X|'|X| ||_F / (N ||A||_2) + (3d+1) d eps.
+    // - the gradient sums N terms r_n x_n: |db| <= gamma_N |X|'(|X||theta| + |y|) / N,
+    //   taken at theta* to cover the second step too:
+    //   e_b = N eps || |X|'(|X||theta*| + |y|) || / ||X'y||.
+    // Perturbation theory: ||theta1 - theta*|| / ||theta*|| <=
+    // cond(A) (e_a + e_b) / (1 - cond(A) e_a) <= 2 cond(A) (e_a + e_b) when
+    // cond(A) e_a <= 1/2, plus one rounding of theta0 + d (eps ||theta*||).
+    let eps = f64::EPSILON;
+    let nf = n as f64;
+    let df = d as f64;
+    let a = x.transpose() * x / nf;
+    let eig = a.clone().symmetric_eigen().eigenvalues;
+    let cond = eig.max() / eig.min();
+    let abs_x = x.abs();
+    let e_a = nf * eps * (abs_x.transpose() * &abs_x).norm() / (nf * eig.max())
+        + (3.0 * df + 1.0) * df * eps;
+    let star_abs = DVector::from_vec(star.iter().map(|v| v.abs()).collect());
+    let e_b = nf * eps * (abs_x.transpose() * (&abs_x * star_abs + y.abs())).norm()
+        / (x.transpose() * y).norm();
+    assert!(cond * e_a <= 0.5, "cond {cond}, e_a {e_a}");
+    let tol = (2.0 * cond * (e_a + e_b) + eps) * star_norm;
+
+    let nat1 = params(&natural[1]);
+    let nat2 = params(&natural[2]);
+    let newt1 = params(&newton[1]);
+    let (to_star, to_newton, second) =
+        (dist(&nat1, &star), dist(&nat1, &newt1), dist(&nat2, &nat1));
+    eprintln!(
+        "cond(X'X) = {cond:.4}, e_a = {e_a:.3e}, e_b = {e_b:.3e}, tol = {tol:.3e}; \
+         |nat1 - svd| = {to_star:.3e}, |nat1 - newton1| = {to_newton:.3e}, \
+         |nat2 - nat1| = {second:.3e}, |grad(nat1)| = {:e}",
+        natural[1]["grad_norm"].as_f64().unwrap()
+    );
+    // The SVD solution is within the same kind of bound of theta* (its error is
+    // below cond(X)^2 eps-terms of the same size), hence 2 tol between them.
+    assert!(to_star <= 2.0 * tol, "{to_star} > 2 * {tol}");
+    // Both runs are within tol of theta*.
+    assert!(to_newton <= 2.0 * tol, "{to_newton} > 2 * {tol}");
+    // theta1 is (to rounding) a fixed point: the second step stays within tol of
+    // theta* as well.
+    assert!(second <= 2.0 * tol, "{second} > 2 * {tol}");
+    // The claim needs damping 0: with lambda > 0 the first step lands on
+    // (A + lambda I)^{-1} b, which misses theta* by
+    // lambda (A + lambda I)^{-1} theta*, of norm >= lambda / (lambda_max + lambda)
+    // |theta*|; half of that is far above the rounding bound tol.
+    let lambda = 0.1;
+    let damped = run("natural", "0.1");
+    let miss = dist(&params(&damped[1]), &star);
+    assert!(
+        miss >= 0.5 * lambda / (eig.max() + lambda) * star_norm,
+        "{miss}"
+    );
+}
+
+#[test]
+fn bad_model_flags_name_the_flag() {
+    // (problem, extra flags, what the one-line message must contain, the first
+    // item leading it)
+    let cases: Vec<(&str, Vec<&str>, Vec<&str>)> = vec![
+        ("logistic", vec!["--seed", "x"], vec!["--seed:"]),
+        ("logistic", vec!["--seed", "-1"], vec!["--seed:"]),
+        ("logistic", vec!["--n", "0"], vec!["--n:", "n >= 1"]),
+        ("logistic", vec!["--n", "2.5"], vec!["--n:", "whole number"]),
+        ("logistic", vec!["--d", "0"], vec!["--d:", "d >= 1"]),
+        (
+            "logistic",
+            vec!["--n", "16777216", "--d", "2"],
+            vec!["--n and --d", "2^24"],
+        ),
+        (
+            "logistic",
+            vec!["--x0=1,2"],
+            vec!["--x0:", "has 2 entries", "needs 3"],
+        ),
+        (
+            "logistic",
+            vec!["--d", "5", "--x0=1,2,3"],
+            vec!["--x0:", "needs 5"],
+        ),
+        (
+            "logistic",
+            vec!["--classes", "3"],
+            vec!["--classes:", "unknown flag"],
+        ),
+        (
+            "logistic",
+            vec!["--noise", "1"],
+            vec!["--noise:", "unknown flag"],
+        ),
+        (
+            "softmax",
+            vec!["--classes", "1"],
+            vec!["--classes:", "classes >= 2"],
+        ),
+        ("softmax", vec!["--classes", "many"], vec!["--classes:"]),
+        (
+            "softmax",
+            vec!["--classes", "16777216"],
+            vec!["--classes and --d", "2^24"],
+        ),
+        (
+            "softmax",
+            vec!["--x0=0,0,0"],
+            vec!["--x0:", "has 3 entries", "needs 9"],
+        ),
+        (
+            "softmax",
+            vec!["--classes", "2", "--d", "2", "--x0=0,0,0"],
+            vec!["--x0:", "needs 4"],
+        ),
+        ("least_squares", vec!["--noise", "-1"], vec!["--noise:"]),
+        ("least_squares", vec!["--noise", "inf"], vec!["--noise:"]),
+        ("least_squares", vec!["--x0=1"], vec!["--x0:", "needs 3"]),
+        ("gaussian", vec!["--std", "0"], vec!["--std:"]),
+        ("gaussian", vec!["--std", "-2"], vec!["--std:"]),
+        ("gaussian", vec!["--mean", "nan"], vec!["--mean:"]),
+        ("gaussian", vec!["--n", "0"], vec!["--n:"]),
+        ("gaussian", vec!["--d", "3"], vec!["--d:", "unknown flag"]),
+        ("gaussian", vec!["--x0=1,2,3"], vec!["--x0:", "needs 2"]),
+        ("gaussian_std", vec!["--x0=1"], vec!["--x0:", "needs 2"]),
+        (
+            "gaussian_std",
+            vec!["--x0=1,0"],
+            vec!["--x0:", "sigma", "(0, inf)"],
+        ),
+        ("gaussian_std", vec!["--x0=1,-1"], vec!["--x0:", "sigma"]),
+    ];
+    for (problem, extra, needles) in cases {
+        for opt in ["sgd", "natural"] {
+            let mut args = vec!["--optimizer", opt, "--problem", problem];
+            args.extend_from_slice(&extra);
+            let err = run_err(&args);
+            // The message leads with the flag at fault.
+            let lead = format!("descent run: {}", needles[0]);
+            assert!(err.starts_with(&lead), "{args:?}: {err}");
+            for needle in &needles {
+                assert!(err.contains(needle), "{args:?}: {err}");
+            }
+        }
+    }
+    // natural's own flags.
+    for (extra, flag) in [
+        (vec!["--damping", "-1"], "--damping:"),
+        (vec!["--damping", "none"], "--damping:"),
+        (vec!["--lr", "-0.5"], "--lr:"),
+        (vec!["--lr", "fast"], "--lr:"),
+        (vec!["--mu", "1"], "--mu:"),
+        (vec!["--line_search", "true"], "--line_search:"),
+    ] {
+        let mut args = vec!["--optimizer", "natural", "--problem", "logistic"];
+        args.extend_from_slice(&extra);
+        let err = run_err(&args);
+        assert!(
+            err.starts_with(&format!("descent run: {flag}")),
+            "{args:?}: {err}"
+        );
+    }
+    // natural on a plain objective, with natural's flags: the refusal wins.
+    let err = run_err(&[
+        "--optimizer",
+        "natural",
+        "--problem",
+        "quadratic",
+        "--damping",
+        "0",
+    ]);
+    assert!(
+        err.contains("--optimizer") && err.contains("least_squares"),
+        "{err}"
+    );
+    // A singular Fisher without damping (softmax's redundant class weights) is a
+    // refused step with the reason, not garbage.
+    let err = run_err(&[
+        "--optimizer",
+        "natural",
+        "--problem",
+        "softmax",
+        "--damping",
+        "0",
+    ]);
+    assert!(
+        err.contains("step 1") && err.contains("not positive definite"),
+        "{err}"
+    );
+    // A step that leaves sigma > 0 is named as such: natural with lr 3 from
+    // (0, 1) goes to sigma = 1 + 3 * 2.38 = 8.15, and its second step to -1.54.
+    let err = run_err(&[
+        "--optimizer",
+        "natural",
+        "--problem",
+        "gaussian_std",
+        "--lr",
+        "3",
+    ]);
+    assert!(err.contains("sigma") && err.contains("after step"), "{err}");
 }
 
 #[test]
@@ -201,8 +645,6 @@ fn refused_problems_say_why() {
     for (problem, needle) in [
         ("reddi", "changes with the step"),
         ("minibatch_sign", "not an objective"),
-        ("logistic", "not available in run yet"),
-        ("gaussian", "not available in run yet"),
         ("nonesuch", "unknown problem"),
     ] {
         let err = run_err(&["--optimizer", "newton", "--problem", problem]);
