@@ -78,6 +78,7 @@ proptest! {
     /// C n cond(A) eps (|x0| + |x*|). LU's own x* carries an error of the same
     /// form. Norms (not entrywise bounds) add a factor sqrt(n) <= 3; C = 8 covers
     /// the Cholesky and LU constants and that factor.
+    // claim: newton-one-step-quadratic
     #[test]
     fn newton_one_step_quadratic(
         n in 1usize..9, log_cond in 0.0f64..6.0, seed in any::<u64>()
@@ -98,6 +99,7 @@ proptest! {
 }
 
 /// The worst ratio of error to bound over a fixed sample (for the report).
+// claim: newton-one-step-quadratic
 #[test]
 fn newton_one_step_quadratic_worst_ratio() {
     let mut worst: f64 = 0.0;
@@ -131,6 +133,7 @@ proptest! {
     /// newton-minimizes-quadratic-model: p = -H^{-1} g zeroes the model gradient
     /// g + Hp (to rounding), and with H positive definite the model
     /// m(d) = g.d + d'Hd/2 is larger at p + d than at p for every d != 0.
+    // claim: newton-minimizes-quadratic-model
     #[test]
     fn newton_minimizes_quadratic_model(
         n in 1usize..9, log_cond in 0.0f64..4.0, seed in any::<u64>()
@@ -232,6 +235,7 @@ proptest! {
     /// Why Refuse must fail here: lambda_min <= -1e-3 max|lambda|. If Cholesky
     /// succeeded, H + E would be positive definite with |E| <= c n eps |H|, which
     /// is far below 1e-3 |H| for n <= 8: impossible.
+    // claim: newton-never-ascends
     #[test]
     fn newton_never_ascends_indefinite(
         n in 1usize..9, seed in any::<u64>(), scale_exp in -6i32..7
@@ -253,6 +257,7 @@ proptest! {
     /// newton-never-ascends, singular and general symmetric matrices (entries
     /// uniform in [-1, 1], rank possibly reduced): damped Newton always descends;
     /// Refuse either descends or refuses with a typed error.
+    // claim: newton-never-ascends
     #[test]
     fn newton_never_ascends_any_symmetric(
         n in 1usize..9, rank_cut in 0usize..4, seed in any::<u64>()
@@ -438,6 +443,7 @@ proptest! {
     /// Newton map x - H(x)^{-1} grad f(x) (its derivative is
     /// H^{-1} (dH[.]) H^{-1} grad f, and |dH| <= L, |H^{-1}| <= 1/m). The bound
     /// sums these over the run, with c = 32.
+    // claim: newton-affine-invariance
     #[test]
     fn newton_affine_invariance(n in 1usize..6, m in 0.5f64..3.0, seed in any::<u64>()) {
         let worst = affine_worst_ratio(n, m, seed);
@@ -483,6 +489,7 @@ fn affine_worst_ratio(n: usize, m: f64, seed: u64) -> f64 {
 }
 
 /// The worst ratio over a fixed sample (for the report).
+// claim: newton-affine-invariance
 #[test]
 fn newton_affine_invariance_worst_ratio() {
     let mut worst: f64 = 0.0;
@@ -509,6 +516,7 @@ proptest! {
     /// (tests/problems.rs), and x+ differs from the exact Newton point by the
     /// solve error, at most 8 n eps cond(H) (|x| + |p|) with cond(H) <= (m+1)/m,
     /// which moves the gradient by at most (m + 1) times as much.
+    // claim: newton-local-quadratic-convergence
     #[test]
     fn newton_local_quadratic_convergence(
         n in 1usize..7, m in 0.1f64..4.0, seed in any::<u64>()
@@ -536,6 +544,7 @@ proptest! {
 /// How tight the bound is: the largest ratio |grad f(x+)| / ((L/2m^2)|grad f(x)|^2)
 /// over a sample, counting only steps where the gradient is well above the
 /// rounding floor (for the report).
+// claim: newton-local-quadratic-convergence
 #[test]
 fn newton_local_quadratic_convergence_tightness() {
     let mut worst: f64 = 0.0;
@@ -585,6 +594,7 @@ proptest! {
     /// numbers' derivative parts scale by 1/c and 1/c^2 exactly, Cholesky of
     /// H/c^2 is L/c exactly, and the solve scales by c exactly), with and
     /// without the line search (f values are identical, so are its decisions).
+    // claim: newton-step-has-units-of-theta
     #[test]
     fn newton_step_has_units_of_theta(
         k in -20i32..21, n in 1usize..6, m in 0.1f64..3.0, seed in any::<u64>(),
@@ -622,6 +632,7 @@ proptest! {
 /// computed g.p underflows to zero, but the direction is still checked (on
 /// scaled copies) and returned; with g at the smallest subnormal the solved p
 /// underflows to zero and the zero direction comes back (no step, no ascent).
+// claim: newton-never-ascends
 #[test]
 fn tiny_gradients_do_not_break_the_descent_check() {
     let h = DMatrix::from_diagonal(&DVector::from_vec(vec![4.0, 4.0]));

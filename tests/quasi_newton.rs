@@ -57,6 +57,7 @@ fn becker_lecun(mu: f64) -> BeckerLeCun {
 /// -0.9 (n - 1) (on the ones vector) and 0.9: spectral radius 0.9 in 2-D
 /// (convergence) and 1.8 in 3-D (divergence). Full Newton converges in one step
 /// in both.
+// claim: diagonal-newton-can-diverge
 #[test]
 fn diagonal_newton_can_diverge() {
     // Eigenvalues from a backward-stable symmetric solver: error at most
@@ -98,6 +99,24 @@ fn diagonal_newton_can_diverge() {
     // plus rounding of a few eps per step.
     assert!(x.norm() <= 0.9f64.powi(60) * start + 60.0 * 8.0 * EPS * start);
 
+    // The catalogue's mu. With mu > 0 the divisor is 1 + mu, the iteration
+    // matrix I - A/(1 + mu) is symmetric with eigenvalues 1 - 2.8/(1 + mu) (on
+    // the ones vector) and 1 - 0.1/(1 + mu): it diverges exactly when
+    // 2.8/(1 + mu) > 2, i.e. mu < 0.4. The default mu = 1e-4 gives a radius
+    // above 1.7998 (1.7998^60 > 1e15, and the ones component of x0 is
+    // 1.25/sqrt(3) > 0.6 |x0|); mu = 1/2 gives 1 - 0.1/1.5 = 14/15 and
+    // convergence, bounded like the 2-D run above.
+    let with_mu = |mu: f64| {
+        let mut x = x0.clone();
+        for _ in 0..60 {
+            becker_lecun(mu).step(&q3, &mut x).unwrap();
+        }
+        x.norm()
+    };
+    assert!(with_mu(1e-4) > 1e14 * x0.norm());
+    let start = x0.norm();
+    assert!(with_mu(0.5) <= (14.0f64 / 15.0).powi(60) * start + 60.0 * 8.0 * EPS * start);
+
     // Full Newton: one step to the minimizer 0 in both (error of order
     // cond(A) eps |x0| with cond(A) = 2.8/0.1 = 28 in 3-D: 16 n cond eps).
     for q in [&q2, &q3] {
@@ -113,9 +132,11 @@ proptest! {
     /// Why 2-D cannot diverge: for a 2x2 symmetric positive definite A, the
     /// iteration matrix I - diag(A)^{-1} A has zero diagonal and eigenvalues
     /// +-|a12|/sqrt(a11 a22), which is below 1 because det A > 0.
+    // claim: diagonal-newton-can-diverge
     #[test]
     fn diagonal_newton_converges_in_two_dimensions(
-        a11 in 0.01f64..100.0, a22 in 0.01f64..100.0, rho in -0.999f64..0.999
+        a11 in 0.01f64..100.0, a22 in 0.01f64..100.0, rho in -0.999f64..0.999,
+        x0a in -10.0f64..10.0, x0b in -10.0f64..10.0
     ) {
         let a12 = rho * (a11 * a22).sqrt();
         let a = DMatrix::from_row_slice(2, 2, &[a11, a12, a12, a22]);
@@ -123,6 +144,31 @@ proptest! {
         // r = |rho| up to rounding (a few eps in the entries and the solver).
         prop_assert!((r - rho.abs()).abs() <= 32.0 * EPS);
         prop_assert!(r < 1.0);
+
+        // The crate's step. With D = diag(A) and z = D^{1/2} x, one unit step
+        // (mu = 0) maps z to S z with S = [[0, -rho], [-rho, 0]], and S^2 = rho^2 I:
+        // two steps multiply x by rho^2 exactly, in exact arithmetic.
+        //
+        // Rounding, measured in the z-norm |z| = |D^{1/2} x|: a gradient entry
+        // (A x)_i has error at most 8 eps (|A||x|)_i (tests/problems.rs, n = 2),
+        // and the division and subtraction add eps each, relative to their
+        // results. Scaled by sqrt(a_ii), (|A||x|)_i / a_ii becomes
+        // |z_i| + |rho||z_j|, whose norm is at most 2|z|. One step therefore errs
+        // by at most 9 eps 2|z| + eps |z| = 19 eps |z| (|z| never grows: |S| < 1),
+        // two steps by 38 eps |z0|. The stored a12 = rho sqrt(a11 a22) (three
+        // roundings, the square root halving the first) gives the matrix a ratio
+        // within 2.5 eps of rho, so rho^2 is within 5 eps; forming rho * rho and
+        // its product with x0 adds 2 eps, and the difference taken here 2 eps
+        // more: 38 + 5 + 2 + 2 = 47 eps |z0| in all.
+        let q = Quadratic::new(a, DVector::zeros(2)).unwrap();
+        let x0 = DVector::from_vec(vec![x0a, x0b]);
+        let mut x = x0.clone();
+        for _ in 0..2 {
+            becker_lecun(0.0).step(&q, &mut x).unwrap();
+        }
+        let z_norm = |v: &DVector<f64>| (a11.sqrt() * v[0]).hypot(a22.sqrt() * v[1]);
+        let err = z_norm(&(&x - &x0 * (rho * rho)));
+        prop_assert!(err <= 48.0 * EPS * z_norm(&x0), "err {:e}, |z0| {:e}", err, z_norm(&x0));
     }
 }
 
@@ -175,6 +221,7 @@ fn becker_lecun_step_and_refusal() {
 /// secant-diagonal-exact-on-separable: on a separable quadratic with dyadic
 /// data every operation is exact, so the secant estimate equals H_ii exactly,
 /// and the next step lands exactly on the minimizer b_i / h_i.
+// claim: secant-diagonal-exact-on-separable
 #[test]
 fn secant_diagonal_exact_on_separable() {
     let h = DVector::from_vec(vec![0.5, 2.0, 8.0, 3.0]);
@@ -198,6 +245,7 @@ fn secant_diagonal_exact_on_separable() {
 /// The counterexample on a non-separable quadratic: A = [[2, 1], [1, 2]] from
 /// x0 = (1, 1) with lr0 = 1/4 moves both coordinates by -3/4, and the secant
 /// ratio is 2 + dx_1/dx_0 = 3, not A_00 = 2 (exact: dyadic data).
+// claim: secant-diagonal-exact-on-separable
 #[test]
 fn secant_diagonal_differs_on_coupled() {
     let a = DMatrix::from_row_slice(2, 2, &[2.0, 1.0, 1.0, 2.0]);
@@ -224,6 +272,7 @@ proptest! {
     /// (tests/problems.rs, n = 1), so dg is off by at most
     /// 6 eps (|h||x_t| + |h||x_{t-1}| + 2|b|) + eps |dg| and the ratio by that over
     /// |dx|, plus eps relative for the division.
+    // claim: secant-diagonal-exact-on-separable
     #[test]
     fn secant_ratio_matches_curvature(
         h in 0.01f64..100.0, b in -10.0f64..10.0, x0 in -10.0f64..10.0, dx in -10.0f64..10.0
@@ -329,6 +378,7 @@ proptest! {
     /// over half a spacing exceeds rounding. Every loss is a sum of 3 terms of
     /// about 6 operations each: relative error at most 24 eps, so
     /// L(eta*) <= (1 + 48 eps) min_grid L.
+    // claim: vsgd-optimal-rate
     #[test]
     fn vsgd_optimal_rate(n in 1usize..4, seed in any::<u64>()) {
         let mut rng = SplitMix64::new(seed);
