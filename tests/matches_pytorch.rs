@@ -427,51 +427,51 @@ fn check(optimizer: &str) {
     }
 }
 
-// Claim: matches-pytorch
+// claim: matches-pytorch
 #[test]
 fn matches_pytorch_sgd() {
     check("sgd");
 }
 
-// Claim: matches-pytorch
+// claim: matches-pytorch
 #[test]
 fn matches_pytorch_adagrad() {
     check("adagrad");
 }
 
-// Claim: matches-pytorch
+// claim: matches-pytorch
 #[test]
 fn matches_pytorch_rmsprop() {
     check("rmsprop");
 }
 
-// Claim: matches-pytorch
+// claim: matches-pytorch
 #[test]
 fn matches_pytorch_adadelta() {
     check("adadelta");
 }
 
-// Claim: matches-pytorch
+// claim: matches-pytorch
 #[test]
 fn matches_pytorch_adam() {
     check("adam");
 }
 
-// Claim: matches-pytorch
+// claim: matches-pytorch
 #[test]
 fn matches_pytorch_adamw() {
     check("adamw");
 }
 
-// Claim: matches-pytorch
+// claim: matches-pytorch
 #[test]
 fn matches_pytorch_rprop() {
     check("rprop");
 }
 
-// Claim: matches-pytorch
 /// Every optimizer `replay` knows has its fixture file, and there is no stray one,
 /// so a fixture cannot go missing without a failure.
+// claim: matches-pytorch
 #[test]
 fn matches_pytorch_fixtures_cover_every_optimizer() {
     let mut files: Vec<String> = fs::read_dir(fixture_dir())
@@ -501,13 +501,13 @@ fn matches_pytorch_fixtures_cover_every_optimizer() {
     }
 }
 
-// Claim: pytorch-momentum-first-step
 /// PyTorch's first momentum buffer is the gradient itself (no dampening); after
 /// that, `b_t = mu b_{t-1} + (1 - dampening) g_t`. Checked to the bit on the first
 /// two recorded steps of the momentum+dampening fixture, with PyTorch's evaluation
 /// order (`buf.mul_(mu).add_(g, alpha=1-dampening)`, then `param.add_(buf, alpha=-lr)`,
 /// each one fused multiply-add); then the crate's `Sgd` must hold exactly these
 /// buffers and parameters.
+// claim: pytorch-momentum-first-step
 #[test]
 fn pytorch_momentum_first_step() {
     let fixture = load("sgd");
