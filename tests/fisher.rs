@@ -14,7 +14,8 @@ use descent::problems::Objective;
 use descent::problems::gaussian::{GaussianData, GaussianMeanLogStd, GaussianMeanStd};
 use descent::problems::regression::{LeastSquares, LogisticRegression, SoftmaxRegression, sigmoid};
 use descent::second_order::natural::{
-    Family, Model, Outcome, Predictive, ggn, kl, kl_hessian, mean_nll, output_jacobian,
+    Family, Model, NaturalError, Outcome, Predictive, ggn, kl, kl_hessian, mean_nll,
+    output_jacobian,
 };
 use nalgebra::{DMatrix, DVector};
 use num_dual::{Dual2_64, Dual2DVec64, DualDVec64, DualNum};
@@ -152,12 +153,13 @@ fn gaussian_log() -> (GaussianMeanLogStd, DVector<f64>) {
     )
 }
 
-// fisher-score-equals-expected-neg-hessian (its first half, E[s s'], for the
-// logistic closed form)
-/// For logistic regression the exact Fisher, built by the library as the matrix
-/// product X' diag(p(1-p)) X / N, equals two independent per-example sums: the
-/// exact score outer products over both outcomes y in {0, 1} weighted by their
-/// probabilities, and the explicit sum of p_n (1 - p_n) x_n x_n' / N.
+/// fisher-score-equals-expected-neg-hessian (its first half, E[s s'], for the
+/// logistic closed form): for logistic regression the exact Fisher, built by the
+/// library as the matrix product X' diag(p(1-p)) X / N, equals two independent
+/// per-example sums: the exact score outer products over both outcomes
+/// y in {0, 1} weighted by their probabilities, and the explicit sum of
+/// p_n (1 - p_n) x_n x_n' / N.
+// claim: fisher-score-equals-expected-neg-hessian
 #[test]
 fn logistic_fisher_is_x_diag_p_one_minus_p_x_over_n() {
     let (m, theta) = logistic();
@@ -185,21 +187,21 @@ fn logistic_fisher_is_x_diag_p_one_minus_p_x_over_n() {
     );
 }
 
-// fisher-score-equals-expected-neg-hessian
+// claim: fisher-score-equals-expected-neg-hessian
 #[test]
 fn fisher_score_equals_expected_neg_hessian_logistic() {
     let (m, theta) = logistic();
     check_score_equals_neg_hessian(&m, &theta, "logistic");
 }
 
-// fisher-score-equals-expected-neg-hessian
+// claim: fisher-score-equals-expected-neg-hessian
 #[test]
 fn fisher_score_equals_expected_neg_hessian_softmax() {
     let (m, theta) = softmax();
     check_score_equals_neg_hessian(&m, &theta, "softmax");
 }
 
-// fisher-score-equals-expected-neg-hessian
+// claim: fisher-score-equals-expected-neg-hessian
 #[test]
 fn fisher_score_equals_expected_neg_hessian_gaussian_log_std() {
     let (m, theta) = gaussian_log();
@@ -244,6 +246,7 @@ fn check_score_equals_neg_hessian<M: Model>(m: &M, theta: &DVector<f64>, name: &
 /// [[1/s^2, 2(xbar - mu)/s^3], [2(xbar - mu)/s^3, 3 S/s^4 - 1/s^2]]
 /// with S = mean (x - mu)^2, while F = diag(1/s^2, 2/s^2). Away from the
 /// maximum-likelihood point they differ by O(1).
+// claim: seed-fisher-is-negative-hessian
 #[test]
 fn seed_fisher_is_negative_hessian_refuted_gaussian_variance() {
     let data = GaussianData::default(); // 64 draws of N(1, 4)
@@ -282,6 +285,7 @@ fn seed_fisher_is_negative_hessian_refuted_gaussian_variance() {
 /// through the linear term -y z, whose second derivative is exactly zero in
 /// dual arithmetic). So the expectation over labels changes nothing, and the
 /// observed Hessian equals F exactly, up to rounding of the two computations.
+// claim: seed-fisher-is-negative-hessian
 #[test]
 fn seed_fisher_is_negative_hessian_canonical_logistic_label_free() {
     let (m, theta) = logistic();
@@ -303,9 +307,64 @@ fn seed_fisher_is_negative_hessian_canonical_logistic_label_free() {
     assert!(worst_excess(&h, &f, &tol) <= 0.0);
 }
 
+/// seed-fisher-is-negative-hessian (corrected statement, the other canonical
+/// models): for softmax regression the label enters the NLL only through
+/// -z_{y_n}, and for least squares only through the residual x_n . theta - y_n,
+/// whose square has the y-free second derivative 2 x_n x_n'. So the NLL Hessian
+/// is bit-for-bit the same for the observed labels, for shifted labels and for
+/// all-zero labels, and it equals F up to the rounding of the two computations.
+// claim: seed-fisher-is-negative-hessian
+#[test]
+fn seed_fisher_is_negative_hessian_canonical_softmax_and_least_squares_label_free() {
+    let (m, theta) = softmax();
+    let k = m.classes();
+    let shifted: Vec<usize> = m.y().iter().map(|&c| (c + 1) % k).collect();
+    let shifted = SoftmaxRegression::new(m.x().clone(), shifted, k).unwrap();
+    let zeros = SoftmaxRegression::new(m.x().clone(), vec![0; m.examples()], k).unwrap();
+    let h = m.hessian(&theta);
+    assert_eq!(h, shifted.hessian(&theta));
+    assert_eq!(h, zeros.hessian(&theta));
+    assert_ne!(m.gradient(&theta), shifted.gradient(&theta));
+    // c = 32: the Dual2 second derivative of log-sum-exp (exp, sum, ln and their
+    // chain: <= 20 roundings) and the closed form p_k (delta_kl - p_l) x x' (<= 8);
+    // N = 64 terms.
+    let f = m.fisher(&theta).unwrap();
+    let tol = tolerance(&abs_fisher_terms(&m, &theta), m.examples(), 32.0);
+    println!(
+        "softmax NLL Hessian vs F: {:.3e} of tol",
+        worst_ratio(&h, &f, &tol)
+    );
+    assert!(worst_excess(&h, &f, &tol) <= 0.0);
+
+    let ls = LeastSquares::default().with_model_var(0.25).unwrap();
+    let theta = DVector::from_vec(vec![1.0, 2.0, -1.0]);
+    let moved = LeastSquares::new(ls.x().clone(), ls.y().add_scalar(1.0))
+        .unwrap()
+        .with_model_var(0.25)
+        .unwrap();
+    let zeros = LeastSquares::new(ls.x().clone(), DVector::zeros(ls.examples()))
+        .unwrap()
+        .with_model_var(0.25)
+        .unwrap();
+    let h = ls.hessian(&theta);
+    assert_eq!(h, moved.hessian(&theta));
+    assert_eq!(h, zeros.hessian(&theta));
+    assert_ne!(ls.gradient(&theta), moved.gradient(&theta));
+    // c = 8: per term x_i x_j, a factor 2 and the divisions by 2 var and N
+    // (powers of two here, exact), against the closed form's x_i x_j / var.
+    let f = ls.fisher(&theta).unwrap();
+    let tol = tolerance(&abs_fisher_terms(&ls, &theta), ls.examples(), 8.0);
+    println!(
+        "least-squares NLL Hessian vs F: {:.3e} of tol",
+        worst_ratio(&h, &f, &tol)
+    );
+    assert!(worst_excess(&h, &f, &tol) <= 0.0);
+}
+
 /// fisher-is-kl-hessian: the Hessian in theta' of KL(p_theta || p_theta') at
 /// theta' = theta, taken with second-order dual numbers, equals F, for every
 /// model here; and the KL vanishes there.
+// claim: fisher-is-kl-hessian
 #[test]
 fn fisher_is_kl_hessian() {
     let (lg, tl) = logistic();
@@ -381,6 +440,7 @@ fn check_kl_hessian<M: Model>(m: &M, theta: &DVector<f64>, name: &str) {
 /// from the Jacobian of the outputs and the Hessian of the loss in the outputs
 /// (both by num-dual, at the observed labels). For the non-canonical Gaussian in
 /// (mu, sigma), they differ (the loss Hessian depends on y).
+// claim: fisher-equals-ggn-canonical
 #[test]
 fn fisher_equals_ggn_canonical() {
     let (lg, tl) = logistic();
@@ -399,6 +459,113 @@ fn fisher_equals_ggn_canonical() {
     let gap = (ggn(&gs, &t).unwrap() - gs.fisher(&t).unwrap()).amax();
     println!("non-canonical gaussian (mu, sigma): |GGN - F| = {gap:.3}");
     assert!(gap > 1.0);
+}
+
+/// A logistic model whose logit is not linear in the parameters: one tanh unit
+/// and a linear term, z_n = t2 tanh(t0 x_n0 + t1 x_n1) + t3 x_n2, on the
+/// features and labels of the default logistic problem. The Bernoulli output
+/// with logit z is still canonical, so F = GGN; but now the NLL Hessian has the
+/// extra, label-dependent term (1/N) sum_n (p_n - y_n) grad^2 z_n.
+struct TanhUnitLogistic {
+    x: DMatrix<f64>,
+    y: DVector<f64>,
+}
+
+impl TanhUnitLogistic {
+    fn new(base: &LogisticRegression) -> Self {
+        TanhUnitLogistic {
+            x: base.x().clone(),
+            y: base.y().clone(),
+        }
+    }
+
+    /// The exact Jacobian row of z_n, written out by hand (independent of the
+    /// library's dual-number Jacobian).
+    fn jac_row(&self, theta: &DVector<f64>, n: usize) -> DVector<f64> {
+        let x = self.x.row(n);
+        let t = (theta[0] * x[0] + theta[1] * x[1]).tanh();
+        let dt = 1.0 - t * t;
+        DVector::from_vec(vec![theta[2] * dt * x[0], theta[2] * dt * x[1], t, x[2]])
+    }
+}
+
+impl Objective for TanhUnitLogistic {
+    fn dim(&self) -> usize {
+        4
+    }
+    fn eval<D: DualNum<Primitive = f64>>(&self, theta: &DVector<D>) -> D {
+        mean_nll(self, theta)
+    }
+}
+
+impl Model for TanhUnitLogistic {
+    fn examples(&self) -> usize {
+        self.x.nrows()
+    }
+    fn family(&self) -> Family {
+        Family::BernoulliLogit
+    }
+    fn observed(&self, n: usize) -> Outcome {
+        Outcome::Class(self.y[n] as usize)
+    }
+    fn outputs<D: DualNum<Primitive = f64>>(&self, theta: &DVector<D>, n: usize) -> DVector<D> {
+        let x = self.x.row(n);
+        let h = (theta[0].clone() * x[0] + theta[1].clone() * x[1]).tanh();
+        DVector::from_element(1, theta[2].clone() * h + theta[3].clone() * x[2])
+    }
+    /// Closed form: (1/N) sum_n p_n (1 - p_n) j_n j_n', j_n from `jac_row`.
+    fn fisher(&self, theta: &DVector<f64>) -> Result<DMatrix<f64>, NaturalError> {
+        let mut f = DMatrix::zeros(4, 4);
+        for n in 0..self.examples() {
+            let z = self.outputs(theta, n)[0];
+            let j = self.jac_row(theta, n);
+            f += &j * j.transpose() * (sigmoid(z) * sigmoid(-z));
+        }
+        Ok(f / self.examples() as f64)
+    }
+}
+
+/// fisher-equals-ggn-canonical, with outputs that are not linear in theta (so
+/// the GGN is not the Hessian): the library's GGN J'HJ equals the closed-form
+/// Fisher (1/N) sum p(1-p) j j', which is also E[s s'] over the model's outcomes;
+/// the GGN is bit-for-bit the same for flipped labels; the NLL Hessian is not,
+/// and it differs from F by the term (1/N) sum (p_n - y_n) grad^2 z_n.
+// claim: fisher-equals-ggn-canonical
+#[test]
+fn fisher_equals_ggn_canonical_nonlinear_outputs() {
+    let base = LogisticRegression::default();
+    let m = TanhUnitLogistic::new(&base);
+    let mut flipped = TanhUnitLogistic::new(&base);
+    flipped.y = flipped.y.map(|y| 1.0 - y);
+    let theta = DVector::from_vec(vec![0.8, -0.6, 1.5, 0.4]);
+    let f = m.fisher(&theta).unwrap();
+    let g = ggn(&m, &theta).unwrap();
+    // c = 48: the Bernoulli loss Hessian in z by Dual2 (softplus: <= 16
+    // roundings), the dual Jacobian through tanh (<= 12), the product J'BJ (3),
+    // and the closed form's tanh, j_n and p(1-p) (<= 16). N = 64 terms.
+    let tol = tolerance(&abs_fisher_terms(&m, &theta), m.examples(), 48.0);
+    println!(
+        "tanh unit: GGN vs F: {:.3e} of tol",
+        worst_ratio(&g, &f, &tol)
+    );
+    assert!(worst_excess(&g, &f, &tol) <= 0.0);
+    // F really is the Fisher: E[s s'] by enumeration of y in {0, 1}; per term,
+    // the dual score (<= 16 roundings) squared, the weight (3), plus the closed
+    // form (<= 16).
+    let sm = score_moments(&m, &theta);
+    let tol = tolerance(&sm.abs_score_outer, sm.terms, 48.0);
+    println!(
+        "tanh unit: E[ss'] vs F: {:.3e} of tol",
+        worst_ratio(&sm.score_outer, &f, &tol)
+    );
+    assert!(worst_excess(&sm.score_outer, &f, &tol) <= 0.0);
+    // The GGN ignores the labels; the Hessian does not.
+    assert_eq!(g, ggn(&flipped, &theta).unwrap());
+    let h = m.hessian(&theta);
+    let gap = (&h - &f).amax();
+    let flipped_gap = (&h - &flipped.hessian(&theta)).amax();
+    println!("tanh unit: |H - F| = {gap:.4}, |H - H(flipped labels)| = {flipped_gap:.4}");
+    assert!(gap > 0.05 && flipped_gap > 0.05);
 }
 
 fn check_ggn<M: Model>(m: &M, theta: &DVector<f64>, name: &str) {
@@ -444,6 +611,7 @@ fn model_nll_is_the_objective() {
 /// moves with theta: differentiating 1 = int_0^theta p dy gives
 /// int_0^theta dp/dtheta dy + p(theta; theta) = 0, a boundary term the usual
 /// derivation drops. At theta = 2 every quantity is a power of two: exact.
+// claim: fisher-regularity-needed
 #[test]
 fn fisher_regularity_needed() {
     let theta = 2.0;
@@ -473,6 +641,9 @@ fn fisher_regularity_needed() {
     assert_eq!(-mean_h, -1.0 / (theta * theta)); // -E[Hessian] = -1/4
     assert_ne!(mean_s2, -mean_h);
     assert_eq!(mean_s, -1.0 / theta); // the score does not have mean zero
+    // So E[score^2] is the squared mean, and the variance of the score is 0,
+    // not 1/theta^2: 1/4 - (-1/2)^2 = 0 exactly.
+    assert_eq!(mean_s2 - mean_s * mean_s, 0.0);
     // Leibniz: int dp/dtheta + p(theta; theta) = -1/theta + 1/theta = 0.
     assert_eq!(int_dp + 1.0 / theta, 0.0);
 }
