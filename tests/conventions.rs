@@ -805,6 +805,7 @@ fn crate_amsgrad(case: &OptaxCase, amsgrad: Amsgrad) -> Adam {
 /// `optax.amsgrad` is the crate's `Amsgrad::Optax` (the maximum of the
 /// bias-corrected `v / bc2`); with both bias corrections off it is
 /// `Amsgrad::Paper`. Neither is PyTorch's `amsgrad=True` on these inputs.
+// claim: amsgrad-three-conventions
 #[test]
 fn optax_amsgrad_is_the_crates_optax_convention() {
     for case in &load("amsgrad") {
