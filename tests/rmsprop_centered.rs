@@ -46,7 +46,8 @@ fn crate_keeps_stepping_where_pytorch_gives_nan() {
     .unwrap();
     let mut theta = DVector::from_element(1, 1.0);
     let g = DVector::from_element(1, 0.1371);
-    opt.step(&mut theta, &g).expect("the clamped variance is 0, not NaN");
+    opt.step(&mut theta, &g)
+        .expect("the clamped variance is 0, not NaN");
     // With the variance clamped at 0 the denominator is eps, so the step is
     // -lr * g / eps exactly as the formula says (rounded once each way).
     let expected = 1.0 + (-1e-2 * 0.1371) / 1e-8;
