@@ -4,7 +4,7 @@
 use nalgebra::{DVector, SymmetricEigen};
 use plotters::prelude::*;
 
-use super::{FAMILY, Figure, FigureError, colour, fail, trajectory};
+use super::{FAMILY, Figure, FigureError, colour, fail, lines_with_legend, trajectory};
 use crate::optim::{
     Adadelta, AdadeltaConfig, Adagrad, AdagradConfig, Adam, AdamConfig, Amsgrad, Optimizer,
     RmsProp, RmsPropConfig, Rprop, RpropConfig, Sgd, SgdConfig,
@@ -302,24 +302,7 @@ fn over_steps(
             .axis_desc_style((FAMILY, 14))
             .draw()
             .map_err(fail(figure))?;
-        for (k, (label, points)) in series.into_iter().enumerate() {
-            let c = colour(k);
-            chart
-                .draw_series(LineSeries::new(points, c.stroke_width(2)))
-                .map_err(fail(figure))?
-                .label(label)
-                .legend(move |(x, y)| {
-                    PathElement::new(vec![(x, y), (x + 18, y)], c.stroke_width(2))
-                });
-        }
-        chart
-            .configure_series_labels()
-            .label_font((FAMILY, 13))
-            .background_style(WHITE.mix(0.85))
-            .border_style(BLACK)
-            .position(SeriesLabelPosition::LowerRight)
-            .draw()
-            .map_err(fail(figure))?;
+        lines_with_legend(&mut chart, series, SeriesLabelPosition::LowerRight, figure)?;
         root.present().map_err(fail(figure))?;
     }
     Ok(Figure { name: figure, svg })

@@ -11,6 +11,7 @@ use std::path::Path;
 use std::sync::Once;
 
 use nalgebra::DVector;
+use plotters::coord::ranged1d::Ranged;
 use plotters::prelude::*;
 
 use crate::optim::Optimizer;
@@ -125,4 +126,37 @@ pub(crate) fn colour(k: usize) -> RGBColor {
         RGBColor(23, 190, 207),
     ];
     COLOURS[k % COLOURS.len()]
+}
+
+/// Draws each `(label, points)` series as a coloured line and the legend box, at
+/// `position`: the part every line chart of the book shares.
+pub(crate) fn lines_with_legend<'a, DB, X, Y>(
+    chart: &mut ChartContext<'a, DB, Cartesian2d<X, Y>>,
+    series: Vec<(&str, Vec<(X::ValueType, Y::ValueType)>)>,
+    position: SeriesLabelPosition,
+    figure: &'static str,
+) -> Result<(), FigureError>
+where
+    DB: DrawingBackend + 'a,
+    X: Ranged,
+    Y: Ranged,
+    X::ValueType: Clone + 'static,
+    Y::ValueType: Clone + 'static,
+{
+    for (k, (label, points)) in series.into_iter().enumerate() {
+        let c = colour(k);
+        chart
+            .draw_series(LineSeries::new(points, c.stroke_width(2)))
+            .map_err(fail(figure))?
+            .label(label)
+            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], c.stroke_width(2)));
+    }
+    chart
+        .configure_series_labels()
+        .label_font((FAMILY, 13))
+        .background_style(WHITE.mix(0.85))
+        .border_style(BLACK)
+        .position(position)
+        .draw()
+        .map_err(fail(figure))
 }

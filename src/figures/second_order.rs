@@ -6,7 +6,7 @@ use nalgebra::DVector;
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
-use super::{FAMILY, Figure, FigureError, colour, fail, trajectory};
+use super::{FAMILY, Figure, FigureError, colour, fail, lines_with_legend, trajectory};
 use crate::optim::{Adadelta, AdadeltaConfig, Adam, AdamConfig, Optimizer, Sgd, SgdConfig};
 use crate::problems::Objective;
 use crate::problems::regression::LeastSquares;
@@ -94,24 +94,7 @@ pub fn newton_vs_gd() -> Result<Figure, FigureError> {
             .axis_desc_style((FAMILY, 14))
             .draw()
             .map_err(fail(NAME))?;
-        for (k, (label, points)) in series.into_iter().enumerate() {
-            let c = colour(k);
-            chart
-                .draw_series(LineSeries::new(points, c.stroke_width(2)))
-                .map_err(fail(NAME))?
-                .label(label)
-                .legend(move |(x, y)| {
-                    PathElement::new(vec![(x, y), (x + 18, y)], c.stroke_width(2))
-                });
-        }
-        chart
-            .configure_series_labels()
-            .label_font((FAMILY, 13))
-            .background_style(WHITE.mix(0.85))
-            .border_style(BLACK)
-            .position(SeriesLabelPosition::LowerLeft)
-            .draw()
-            .map_err(fail(NAME))?;
+        lines_with_legend(&mut chart, series, SeriesLabelPosition::LowerLeft, NAME)?;
         root.present().map_err(fail(NAME))?;
     }
     Ok(Figure { name: NAME, svg })
@@ -317,24 +300,7 @@ pub fn units() -> Result<Figure, FigureError> {
             .axis_desc_style((FAMILY, 14))
             .draw()
             .map_err(fail(NAME))?;
-        for (k, (label, points)) in series.into_iter().enumerate() {
-            let c = colour(k);
-            chart
-                .draw_series(LineSeries::new(points, c.stroke_width(2)))
-                .map_err(fail(NAME))?
-                .label(label)
-                .legend(move |(x, y)| {
-                    PathElement::new(vec![(x, y), (x + 18, y)], c.stroke_width(2))
-                });
-        }
-        chart
-            .configure_series_labels()
-            .label_font((FAMILY, 13))
-            .background_style(WHITE.mix(0.85))
-            .border_style(BLACK)
-            .position(SeriesLabelPosition::UpperRight)
-            .draw()
-            .map_err(fail(NAME))?;
+        lines_with_legend(&mut chart, series, SeriesLabelPosition::UpperRight, NAME)?;
         root.present().map_err(fail(NAME))?;
     }
     Ok(Figure { name: NAME, svg })
