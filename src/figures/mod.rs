@@ -128,11 +128,14 @@ pub(crate) fn colour(k: usize) -> RGBColor {
     COLOURS[k % COLOURS.len()]
 }
 
+/// A labelled curve: its legend text and its points.
+pub(crate) type Series<'s, X, Y> = (&'s str, Vec<(X, Y)>);
+
 /// Draws each `(label, points)` series as a coloured line and the legend box, at
 /// `position`: the part every line chart of the book shares.
 pub(crate) fn lines_with_legend<'a, DB, X, Y>(
     chart: &mut ChartContext<'a, DB, Cartesian2d<X, Y>>,
-    series: Vec<(&str, Vec<(X::ValueType, Y::ValueType)>)>,
+    series: Vec<Series<'_, X::ValueType, Y::ValueType>>,
     position: SeriesLabelPosition,
     figure: &'static str,
 ) -> Result<(), FigureError>
