@@ -97,9 +97,9 @@ fn field<'a>(text: &'a str, label: &str) -> Option<&'a str> {
 /// Parses a proof file's text; `id` is the file's stem.
 pub fn parse_proof(id: &str, text: &str) -> Result<Claim, String> {
     let heading = text.lines().next().unwrap_or("");
-    if heading.trim() != format!("# {id}") {
+    if heading.trim() != format!("### {id}") {
         return Err(format!(
-            "proofs/{id}.md: the first line must be `# {id}`, found {heading:?}"
+            "proofs/{id}.md: the first line must be `### {id}`, found {heading:?}"
         ));
     }
     let mut fields = BTreeMap::new();

@@ -36,7 +36,7 @@ fn the_ledger_page_is_current() {
 // The checks above must be able to fail: each case below builds a small tree
 // with one defect and expects the ledger to report it.
 
-const PROOF: &str = "# demo-claim
+const PROOF: &str = "### demo-claim
 
 **Statement.** One plus one is two.
 
