@@ -57,9 +57,12 @@
 //! and Adagrad on the first step, where both libraries' steps are checked against
 //! their closed forms).
 
+mod common;
+
+use common::{fixture_dir, numbers, pinned, rows, to_json};
+
 use std::collections::BTreeSet;
 use std::fs;
-use std::path::{Path, PathBuf};
 
 use descent::optim::rprop::sign;
 use descent::optim::{
@@ -80,45 +83,6 @@ const MAX_STEPS: usize = 80;
 const FUNCTIONS: [&str; 8] = [
     "adadelta", "adagrad", "adam", "adamw", "amsgrad", "rmsprop", "rprop", "sgd",
 ];
-
-fn root() -> &'static Path {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-}
-
-fn fixture_dir() -> PathBuf {
-    root().join("tests/fixtures/optax")
-}
-
-/// The version of `package` pinned in `scripts/reference/requirements.txt`.
-fn pinned(package: &str) -> String {
-    let path = root().join("scripts/reference/requirements.txt");
-    let text = fs::read_to_string(&path).expect("scripts/reference/requirements.txt is readable");
-    let prefix = format!("{package}==");
-    text.lines()
-        .find_map(|line| line.trim().strip_prefix(prefix.as_str()))
-        .unwrap_or_else(|| panic!("requirements.txt pins {package} with {package}=="))
-        .trim()
-        .to_string()
-}
-
-fn numbers(v: &Value, what: &str) -> Vec<f64> {
-    v.as_array()
-        .unwrap_or_else(|| panic!("{what}: expected an array"))
-        .iter()
-        .map(|x| {
-            x.as_f64()
-                .unwrap_or_else(|| panic!("{what}: expected numbers"))
-        })
-        .collect()
-}
-
-fn rows(v: &Value, what: &str) -> Vec<Vec<f64>> {
-    v.as_array()
-        .unwrap_or_else(|| panic!("{what}: expected an array of rows"))
-        .iter()
-        .map(|r| numbers(r, what))
-        .collect()
-}
 
 /// One recorded Optax trajectory.
 struct OptaxCase {
@@ -172,7 +136,7 @@ impl OptaxCase {
 /// Loads `tests/fixtures/optax/<function>.json`, checking the recorded versions
 /// against the pins.
 fn load(function: &str) -> Vec<OptaxCase> {
-    let path = fixture_dir().join(format!("{function}.json"));
+    let path = fixture_dir("optax").join(format!("{function}.json"));
     let text = fs::read_to_string(&path)
         .unwrap_or_else(|e| panic!("fixture {} is missing: {e}", path.display()));
     let doc: Value = serde_json::from_str(&text).expect("fixture is valid JSON");
@@ -226,14 +190,6 @@ fn find<'a>(cases: &'a [OptaxCase], name: &str) -> &'a OptaxCase {
         .iter()
         .find(|c| c.name == name)
         .unwrap_or_else(|| panic!("no case {name:?}"))
-}
-
-fn to_json(v: &[f64]) -> Value {
-    Value::Array(
-        v.iter()
-            .map(|&x| Value::Number(serde_json::Number::from_f64(x).expect("finite")))
-            .collect(),
-    )
 }
 
 /// The crate's iterates through `descent replay` (PyTorch's names and defaults).
@@ -328,7 +284,7 @@ fn check_matches_pytorch(function: &str) {
 /// Every Optax file is present, pinned and fit for the tolerance's derivation.
 #[test]
 fn optax_fixtures_are_pinned_and_complete() {
-    let files: BTreeSet<String> = fs::read_dir(fixture_dir())
+    let files: BTreeSet<String> = fs::read_dir(fixture_dir("optax"))
         .expect("tests/fixtures/optax exists")
         .map(|e| {
             e.expect("readable entry")

@@ -51,8 +51,11 @@
 //!   well below that (e.g. adamw/defaults to 514 of 726 entries);
 //! - every optimizer: a majority of all its entries bit-identical.
 
+mod common;
+
+use common::{fixture_dir, numbers, pinned, rows, to_json};
+
 use std::fs;
-use std::path::{Path, PathBuf};
 
 use descent::optim::{
     Adadelta, AdadeltaConfig, Adagrad, AdagradConfig, Adam, AdamConfig, Amsgrad, Optimizer,
@@ -67,21 +70,6 @@ const RELATIVE_TOLERANCE: f64 = 1e-12;
 /// The share of a case's entries that must be bit-identical to PyTorch's (module
 /// documentation: the square root alone leaves at most 1.7% differing here).
 const MIN_IDENTICAL_PERCENT_PER_CASE: usize = 95;
-
-fn fixture_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/pytorch")
-}
-
-/// The torch version pinned in `scripts/reference/requirements.txt`.
-fn pinned_torch() -> String {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/reference/requirements.txt");
-    let text = fs::read_to_string(&path).expect("scripts/reference/requirements.txt is readable");
-    text.lines()
-        .find_map(|line| line.trim().strip_prefix("torch=="))
-        .expect("requirements.txt pins torch with torch==")
-        .trim()
-        .to_string()
-}
 
 /// One recorded trajectory.
 struct Case {
@@ -112,33 +100,6 @@ impl Case {
     }
 }
 
-fn to_json(v: &[f64]) -> Value {
-    Value::Array(
-        v.iter()
-            .map(|&x| Value::Number(serde_json::Number::from_f64(x).expect("finite")))
-            .collect(),
-    )
-}
-
-fn numbers(v: &Value, what: &str) -> Vec<f64> {
-    v.as_array()
-        .unwrap_or_else(|| panic!("{what}: expected an array"))
-        .iter()
-        .map(|x| {
-            x.as_f64()
-                .unwrap_or_else(|| panic!("{what}: expected numbers"))
-        })
-        .collect()
-}
-
-fn rows(v: &Value, what: &str) -> Vec<Vec<f64>> {
-    v.as_array()
-        .unwrap_or_else(|| panic!("{what}: expected an array of rows"))
-        .iter()
-        .map(|r| numbers(r, what))
-        .collect()
-}
-
 /// A fixture file: the torch version that wrote it and its cases.
 struct Fixture {
     torch: String,
@@ -146,7 +107,7 @@ struct Fixture {
 }
 
 fn load(optimizer: &str) -> Fixture {
-    let path = fixture_dir().join(format!("{optimizer}.json"));
+    let path = fixture_dir("pytorch").join(format!("{optimizer}.json"));
     let text = fs::read_to_string(&path)
         .unwrap_or_else(|e| panic!("fixture {} is missing: {e}", path.display()));
     let doc: Value = serde_json::from_str(&text).expect("fixture is valid JSON");
@@ -354,7 +315,7 @@ fn run_typed(case: &Case) -> Vec<Vec<f64>> {
 /// Runs every case of one optimizer's fixture through `replay` and the typed API.
 fn check(optimizer: &str) {
     let fixture = load(optimizer);
-    let pin = pinned_torch();
+    let pin = pinned("torch");
     // A local build label such as "+cpu" or "+cu132" does not change the CPU kernels.
     let version = fixture.torch.split('+').next().unwrap_or_default();
     assert_eq!(
@@ -477,7 +438,7 @@ fn matches_pytorch_rprop() {
 // claim: matches-pytorch
 #[test]
 fn matches_pytorch_fixtures_cover_every_optimizer() {
-    let mut files: Vec<String> = fs::read_dir(fixture_dir())
+    let mut files: Vec<String> = fs::read_dir(fixture_dir("pytorch"))
         .expect("tests/fixtures/pytorch exists")
         .map(|e| {
             e.expect("readable entry")
