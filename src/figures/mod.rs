@@ -67,6 +67,7 @@ pub fn all() -> Result<Vec<Figure>, FigureError> {
         first_order::paths_rosenbrock()?,
         first_order::reddi()?,
         first_order::rprop_drift()?,
+        first_order::weight_decay()?,
         second_order::newton_vs_gd()?,
         second_order::fisher_fields()?,
         second_order::units()?,
