@@ -23,6 +23,23 @@ pub struct GaussianData {
 }
 
 impl GaussianData {
+    /// `(1/N) sum_n nll(x_n, theta[0], theta[1])`, summed in sample order; NaN
+    /// unless `theta` has length 2.
+    fn mean_nll<D: DualNum<Primitive = f64>>(
+        &self,
+        theta: &DVector<D>,
+        nll: fn(f64, &D, &D) -> D,
+    ) -> D {
+        if theta.len() != 2 {
+            return D::from(f64::NAN);
+        }
+        let mut total = D::from(0.0);
+        for &y in self.samples.iter() {
+            total += nll(y, &theta[0], &theta[1]);
+        }
+        total / self.samples.len() as f64
+    }
+
     const NAME: &'static str = "gaussian";
 
     /// `n` i.i.d. draws of `N(mean, std^2)` from `seed`. Needs `1 <= n <= 2^24`,
@@ -136,14 +153,7 @@ impl Objective for GaussianMeanStd {
     /// `(1/N) sum_n gaussian_nll(x_n, mu, sigma)`; NaN if `theta` does not have
     /// length 2 or `sigma <= 0`.
     fn eval<D: DualNum<Primitive = f64>>(&self, theta: &DVector<D>) -> D {
-        if theta.len() != 2 {
-            return D::from(f64::NAN);
-        }
-        let mut total = D::from(0.0);
-        for &y in self.data.samples.iter() {
-            total += gaussian_nll(y, &theta[0], &theta[1]);
-        }
-        total / self.data.samples.len() as f64
+        self.data.mean_nll(theta, gaussian_nll)
     }
 }
 
@@ -174,14 +184,7 @@ impl Objective for GaussianMeanLogStd {
     /// `(1/N) sum_n gaussian_log_std_nll(x_n, mu, s)`; NaN if `theta` does not have
     /// length 2.
     fn eval<D: DualNum<Primitive = f64>>(&self, theta: &DVector<D>) -> D {
-        if theta.len() != 2 {
-            return D::from(f64::NAN);
-        }
-        let mut total = D::from(0.0);
-        for &y in self.data.samples.iter() {
-            total += gaussian_log_std_nll(y, &theta[0], &theta[1]);
-        }
-        total / self.data.samples.len() as f64
+        self.data.mean_nll(theta, gaussian_log_std_nll)
     }
 }
 
