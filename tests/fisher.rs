@@ -612,6 +612,7 @@ fn model_nll_is_the_objective() {
 /// int_0^theta dp/dtheta dy + p(theta; theta) = 0, a boundary term the usual
 /// derivation drops. At theta = 2 every quantity is a power of two: exact.
 // claim: fisher-regularity-needed
+// claim-external: a closed-form counterexample (uniform model) that the crate has no model for
 #[test]
 fn fisher_regularity_needed() {
     let theta = 2.0;

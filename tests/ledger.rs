@@ -1,5 +1,7 @@
-//! The ledger cannot drift: every proof names tests that exist and carry its
-//! marker, and every marked claim test is named by its proof.
+//! The ledger cannot drift or be fooled: every proof names real tests (not
+//! ignored, reaching the crate, asserting something) that carry its marker, every
+//! marked claim test is named by its proof, and the generated pages (the ledger
+//! and the Tests appendix) are current.
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -33,6 +35,19 @@ fn the_ledger_page_is_current() {
     );
 }
 
+#[test]
+fn the_tests_page_is_current() {
+    let page = ledger::tests_page(root()).expect("proofs parse");
+    if std::env::var_os("DESCENT_BLESS").is_some() {
+        fs::write(root().join("book/src/tests.md"), &page).unwrap();
+    }
+    let committed = fs::read_to_string(root().join("book/src/tests.md")).unwrap_or_default();
+    assert!(
+        committed == page,
+        "book/src/tests.md is out of date: run `DESCENT_BLESS=1 cargo test --test ledger`"
+    );
+}
+
 // The checks above must be able to fail: each case below builds a small tree
 // with one defect and expects the ledger to report it.
 
@@ -54,11 +69,39 @@ const PROOF: &str = "### demo-claim
 **Breaks.** Changing 2 to 3 fails the test.
 ";
 
-const TEST: &str = "// claim: demo-claim
+const TEST: &str = "use descent::optim::moments::bias_correction;
+
+// claim: demo-claim
 #[test]
 fn one_plus_one() {
-    assert_eq!(1 + 1, 2);
+    assert_eq!(bias_correction(0.0, 1) + 1.0, 2.0);
 }
+";
+
+/// The same claim in format version 2: the verification folded, tests linked.
+const PROOF_V2: &str = "### demo-claim
+
+**Statement.** One plus one is two.
+
+**Assumptions.** Integers.
+
+**Status.** holds
+
+**Sources.** Peano.
+
+**Proof.** By definition of the successor.
+
+<details><summary>How this is checked</summary>
+
+*Rounding.* None: integers.
+
+**Tests.**
+- [`tests/demo.rs::one_plus_one`](tests.md#test-demo-one_plus_one)
+
+**Breaks.**
+- [`one_plus_one`](tests.md#test-demo-one_plus_one): changing 2 to 3 fails the test.
+
+</details>
 ";
 
 fn tree(name: &str, proof: &str, test: &str) -> PathBuf {
@@ -161,4 +204,272 @@ fn a_marker_for_another_claim_is_reported() {
             .any(|p| p.contains("no `// claim: demo-claim` marker")),
         "{problems:?}"
     );
+}
+
+/// Whether `problems` has one that mentions every part of `parts`.
+fn reported(problems: &[String], parts: &[&str]) -> bool {
+    problems
+        .iter()
+        .any(|p| parts.iter().all(|part| p.contains(part)))
+}
+
+#[test]
+fn an_emptied_test_is_reported() {
+    let emptied = TEST.replace("    assert_eq!(bias_correction(0.0, 1) + 1.0, 2.0);\n", "");
+    assert_ne!(emptied, TEST);
+    let problems = ledger::check(&tree("emptied", PROOF, &emptied));
+    assert!(
+        reported(&problems, &["one_plus_one", "does not reach the crate"]),
+        "{problems:?}"
+    );
+}
+
+#[test]
+fn a_test_that_asserts_nothing_is_reported() {
+    let silent = TEST.replace("assert_eq!(", "let _ = (");
+    let problems = ledger::check(&tree("silent", PROOF, &silent));
+    assert!(
+        reported(&problems, &["one_plus_one", "asserts nothing"]),
+        "{problems:?}"
+    );
+}
+
+#[test]
+fn a_test_that_names_nothing_of_the_crate_is_reported() {
+    let foreign = TEST.replace("bias_correction(0.0, 1)", "1.0_f64.max(0.0)");
+    let problems = ledger::check(&tree("foreign", PROOF, &foreign));
+    assert!(
+        reported(&problems, &["one_plus_one", "does not reach the crate"]),
+        "{problems:?}"
+    );
+    // Saying why (a reference library's fixtures, or mathematics alone) is
+    // accepted, and visible in the test's source.
+    let declared = foreign.replace(
+        "// claim: demo-claim\n",
+        "// claim: demo-claim\n// claim-external: arithmetic alone\n",
+    );
+    assert_eq!(
+        ledger::check(&tree("declared", PROOF, &declared)),
+        Vec::<String>::new()
+    );
+}
+
+#[test]
+fn an_ignored_test_is_reported() {
+    let ignored = TEST.replace("#[test]\n", "#[test]\n#[ignore]\n");
+    let problems = ledger::check(&tree("ignored", PROOF, &ignored));
+    assert!(
+        reported(&problems, &["one_plus_one", "ignore"]),
+        "{problems:?}"
+    );
+}
+
+#[test]
+fn a_renamed_test_whose_helper_keeps_the_name_is_reported() {
+    // The test is renamed; a helper with the old name (which does reach the
+    // crate and assert) stays behind. The proof still names the old name.
+    let renamed = format!(
+        "{}\nfn one_plus_one() {{\n    assert!(bias_correction(0.5, 1) > 0.0);\n}}\n",
+        TEST.replace("fn one_plus_one()", "fn renamed()")
+    );
+    let problems = ledger::check(&tree("renamed", PROOF, &renamed));
+    assert!(
+        reported(&problems, &["one_plus_one", "is not a test function"]),
+        "{problems:?}"
+    );
+    assert!(
+        reported(&problems, &["renamed", "does not name it"]),
+        "{problems:?}"
+    );
+}
+
+#[test]
+fn a_helper_that_asserts_and_reaches_the_crate_counts() {
+    let via_helper = "use descent::optim::moments::bias_correction;
+
+fn check_sum(a: f64) {
+    assert_eq!(bias_correction(0.0, 1) + a, 2.0);
+}
+
+// claim: demo-claim
+#[test]
+fn one_plus_one() {
+    check_sum(1.0);
+}
+";
+    assert_eq!(
+        ledger::check(&tree("helper", PROOF, via_helper)),
+        Vec::<String>::new()
+    );
+}
+
+#[test]
+fn a_marker_binds_only_to_the_function_directly_below() {
+    // Code between the marker and the test: the marker binds to nothing.
+    let apart = TEST.replace(
+        "// claim: demo-claim\n",
+        "// claim: demo-claim\nconst X: u8 = 1;\n",
+    );
+    let problems = ledger::check(&tree("apart", PROOF, &apart));
+    assert!(
+        reported(&problems, &["marker not directly above a fn"]),
+        "{problems:?}"
+    );
+    // A marker above a helper declared right before the test binds to the helper,
+    // which is not a test.
+    let helper_first = TEST.replace(
+        "// claim: demo-claim\n#[test]\n",
+        "// claim: demo-claim\nfn helper() {}\n#[test]\n",
+    );
+    let problems = ledger::check(&tree("helper-first", PROOF, &helper_first));
+    assert!(!problems.is_empty(), "{problems:?}");
+}
+
+#[test]
+fn a_proptest_function_is_a_test() {
+    let prop = "use descent::optim::moments::bias_correction;
+use proptest::prelude::*;
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(8))]
+
+    // claim: demo-claim
+    /// A doc comment may stand between the marker and the test.
+    #[test]
+    fn one_plus_one(a in 0.0..1.0f64) {
+        prop_assert!(bias_correction(a, 1) >= 0.0, \"{a}\");
+    }
+}
+";
+    assert_eq!(
+        ledger::check(&tree("proptest", PROOF, prop)),
+        Vec::<String>::new()
+    );
+}
+
+#[test]
+fn a_proof_without_a_break_is_reported() {
+    for breaks in [
+        "**Breaks.** None.",
+        "**Breaks.** TODO",
+        "**Breaks.** We changed 2 to 3.",
+    ] {
+        let broken = PROOF.replace("**Breaks.** Changing 2 to 3 fails the test.", breaks);
+        let problems = ledger::check(&tree("breaks", &broken, TEST));
+        assert!(
+            reported(&problems, &["lists no break"]),
+            "{breaks}: {problems:?}"
+        );
+    }
+}
+
+#[test]
+fn braces_in_strings_and_comments_do_not_end_a_test() {
+    let tricky = "use descent::optim::moments::bias_correction;
+
+// claim: demo-claim
+#[test]
+fn one_plus_one() {
+    let s = \"}\"; // }
+    /* } */
+    let c = '}';
+    let r = r#\"}\"#;
+    assert!(s.len() + r.len() == 2 && c == '}' && bias_correction(0.0, 1) == 1.0);
+}
+";
+    assert_eq!(
+        ledger::check(&tree("tricky", PROOF, tricky)),
+        Vec::<String>::new()
+    );
+    let scanned = ledger::scan_rust(tricky);
+    assert_eq!(scanned.fns.len(), 1);
+    assert_eq!(
+        (scanned.fns[0].first_line, scanned.fns[0].last_line),
+        (3, 11)
+    );
+}
+
+#[test]
+fn version_two_proofs_parse() {
+    let dir = tree("v2", PROOF_V2, TEST);
+    assert_eq!(ledger::check(&dir), Vec::<String>::new());
+    let claims = ledger::read_proofs(&dir).unwrap();
+    assert_eq!(claims[0].format, ledger::Format::V2);
+    assert_eq!(claims[0].tests[0].anchor(), "test-demo-one_plus_one");
+}
+
+#[test]
+fn version_two_defects_are_reported() {
+    let cases = [
+        (
+            PROOF_V2.replace(
+                "tests.md#test-demo-one_plus_one)\n\n**Breaks",
+                "tests.md#test-demo-other)\n\n**Breaks",
+            ),
+            "must point to",
+        ),
+        (
+            PROOF_V2.replace(
+                "- [`tests/demo.rs::one_plus_one`](tests.md#test-demo-one_plus_one)",
+                "- `tests/demo.rs::one_plus_one`",
+            ),
+            "is a link",
+        ),
+        (
+            PROOF_V2.replace("</summary>\n\n", "</summary>\n"),
+            "blank line",
+        ),
+        (
+            PROOF_V2.replace("\n\n</details>", "\n</details>"),
+            "blank line",
+        ),
+        (
+            PROOF_V2
+                .replace("<details><summary>How this is checked</summary>\n\n", "")
+                .replace("</details>\n", "")
+                + "<details><summary>How this is checked</summary>\n\nx\n\n</details>\n",
+            "inside the fold",
+        ),
+        (PROOF_V2.replace("</details>\n", ""), "exactly one"),
+    ];
+    for (broken, expected) in cases {
+        assert_ne!(broken, PROOF_V2);
+        let problems = ledger::check(&tree("v2-broken", &broken, TEST));
+        assert!(reported(&problems, &[expected]), "{expected}: {problems:?}");
+    }
+}
+
+#[test]
+fn pipes_are_escaped_outside_math_only() {
+    let cell =
+        ledger::table_cell("$\\KL(p \\,\\|\\, q)$ and $|\\theta_i|$, `a|b` or x | y, $$|z|$$");
+    assert_eq!(
+        cell,
+        "$\\KL(p \\,\\Vert \\, q)$ and $\\vert \\theta_i\\vert $, `a\\|b` or x \\| y, $$\\vert z\\vert $$"
+    );
+}
+
+#[test]
+fn a_table_in_a_statement_becomes_one_line() {
+    let cell = ledger::table_cell(
+        "Each method scales by $k$:\n\n| method | $k$ |\n|---|---|\n| SGD | $1/c$ |\n| Newton, $|x|$ | $c$ |\n\nDone.",
+    );
+    assert_eq!(
+        cell,
+        "Each method scales by $k$: (method: $k$) SGD: $1/c$; Newton, $\\vert x\\vert $: $c$. Done."
+    );
+    assert!(!cell.contains('\n'));
+}
+
+#[test]
+fn the_tests_page_has_one_anchor_per_test_and_links_back() {
+    let dir = tree("page", PROOF_V2, TEST);
+    let page = ledger::tests_page(&dir).unwrap();
+    assert_eq!(
+        page.matches("<a id=\"test-demo-one_plus_one\"></a>")
+            .count(),
+        1
+    );
+    assert!(page.contains("Checks: `demo-claim`"), "{page}");
+    assert!(page.contains("fn one_plus_one()"), "{page}");
 }
