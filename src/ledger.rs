@@ -40,8 +40,8 @@ pub const FOLD_CLOSE: &str = "</details>";
 
 /// Whether version-1 proof files (every field visible, tests not linked) are
 /// still accepted. True during the move to version 2; set to false in the
-/// commit that converts the last proof (`scripts/proofs_v2.py --all --retire-v1`
-/// does both).
+/// commit that converts them all (`DESCENT_PROOFS_V2=1 cargo test --test ledger
+/// convert_proofs_to_v2` converts; `proofs/README.md` gives the whole command).
 pub const V1_ALLOWED: bool = true;
 
 /// The book page that lists every test function, relative to `book/src`.
@@ -283,8 +283,14 @@ fn lists_a_break(breaks: &str) -> bool {
     !placeholder && lower.contains("fail")
 }
 
-/// Parses a proof file's text; `id` is the file's stem.
+/// Parses a proof file's text; `id` is the file's stem. A version-1 file is
+/// accepted only while [`V1_ALLOWED`] holds.
 pub fn parse_proof(id: &str, text: &str) -> Result<Claim, String> {
+    parse_any(id, text, V1_ALLOWED)
+}
+
+/// Parses a proof file's text, in version 1 too if `allow_v1`.
+fn parse_any(id: &str, text: &str, allow_v1: bool) -> Result<Claim, String> {
     let heading = text.lines().next().unwrap_or("");
     if heading.trim() != format!("### {id}") {
         return Err(format!(
@@ -294,12 +300,13 @@ pub fn parse_proof(id: &str, text: &str) -> Result<Claim, String> {
     let format = if text.contains("<details") || text.contains("</details>") {
         check_fold(id, text)?;
         Format::V2
-    } else if V1_ALLOWED {
+    } else if allow_v1 {
         Format::V1
     } else {
         return Err(format!(
-            "proofs/{id}.md: version-1 proof; convert it with `python3 scripts/proofs_v2.py \
-             proofs/{id}.md` (format in proofs/README.md)"
+            "proofs/{id}.md: a version-1 proof; convert it with \
+             `DESCENT_PROOFS_V2=1 cargo test --test ledger convert_proofs_to_v2` \
+             (format in proofs/README.md)"
         ));
     };
     let mut fields = BTreeMap::new();
@@ -1338,4 +1345,270 @@ pub fn tests_page(root: &Path) -> Result<String, Vec<String>> {
         }
     }
     Ok(out)
+}
+
+// ---------------------------------------------------------------------------
+// Converting a proof from format version 1 to version 2.
+
+/// The italic headings (`*Heading.*` at the start of a paragraph) whose
+/// paragraphs belong to the verification, not to the mathematical proof: matched
+/// case-insensitively as parts of the heading.
+pub const FOLDED_HEADINGS: [&str; 12] = [
+    "rounding",
+    "the test",
+    "test design",
+    "floating point",
+    "floating-point",
+    "bit-identity",
+    "bit for bit",
+    "fixtures",
+    "tolerance",
+    "the search",
+    "running scale",
+    "fitted slope",
+];
+
+/// The italic heading a paragraph starts with (`*Rounding.*` gives `Rounding.`).
+fn italic_heading(paragraph: &str) -> Option<&str> {
+    let rest = paragraph.strip_prefix('*')?;
+    if rest.starts_with(['*', ' ']) {
+        return None;
+    }
+    let end = rest.find('*')?;
+    let after = &rest[end + 1..];
+    (after.is_empty() || after.starts_with(char::is_whitespace)).then(|| &rest[..end])
+}
+
+/// Whether a paragraph that starts with `heading` goes into the fold.
+fn folded_heading(heading: &str) -> bool {
+    let lower = heading.to_lowercase();
+    FOLDED_HEADINGS.iter().any(|k| lower.contains(k))
+}
+
+/// Splits lines into paragraphs at blank lines, keeping a display formula
+/// (`$$ ... $$`) or a fenced block whole even if it holds a blank line.
+fn paragraphs<'a>(lines: &[&'a str]) -> Vec<Vec<&'a str>> {
+    let mut out: Vec<Vec<&str>> = Vec::new();
+    let mut current: Vec<&str> = Vec::new();
+    let mut in_math = false;
+    let mut in_fence = false;
+    for &line in lines {
+        let trimmed = line.trim();
+        if trimmed.is_empty() && !in_math && !in_fence {
+            if !current.is_empty() {
+                out.push(std::mem::take(&mut current));
+            }
+            continue;
+        }
+        if trimmed.starts_with("```") {
+            in_fence = !in_fence;
+        } else if !in_fence {
+            in_math ^= trimmed.matches("$$").count() % 2 == 1;
+        }
+        current.push(line);
+    }
+    if !current.is_empty() {
+        out.push(current);
+    }
+    out
+}
+
+/// Every test function under `root/tests`, by name.
+pub fn tests_by_name(root: &Path) -> Result<BTreeMap<String, Vec<TestRef>>, String> {
+    let (files, _) = scan_tests(root)?;
+    let mut by_name: BTreeMap<String, Vec<TestRef>> = BTreeMap::new();
+    for (file, scanned) in &files {
+        for f in scanned.fns.iter().filter(|f| f.is_test) {
+            by_name.entry(f.name.clone()).or_default().push(TestRef {
+                file: file.clone(),
+                name: f.name.clone(),
+            });
+        }
+    }
+    Ok(by_name)
+}
+
+/// `text` with every code span that names a test (`tests/<file>.rs::<name>`, or
+/// the bare name of one of `own` or of a test whose name is unique) turned into
+/// a link to the test on the Tests appendix; spans already linked, fenced blocks
+/// and math are left alone.
+pub fn link_test_names(
+    text: &str,
+    own: &[TestRef],
+    known: &BTreeMap<String, Vec<TestRef>>,
+) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut in_fence = false;
+    for line in text.split_inclusive('\n') {
+        if line.trim_start().starts_with("```") {
+            in_fence = !in_fence;
+        }
+        if in_fence || line.trim_start().starts_with("```") {
+            out.push_str(line);
+            continue;
+        }
+        let mut rest = line;
+        let mut math = false;
+        while !rest.is_empty() {
+            let Some(k) = rest.find(['`', '$']) else {
+                out.push_str(rest);
+                break;
+            };
+            out.push_str(&rest[..k]);
+            rest = &rest[k..];
+            if rest.starts_with('$') {
+                let n = rest.len() - rest.trim_start_matches('$').len();
+                if !out.ends_with('\\') {
+                    math = !math;
+                }
+                out.push_str(&rest[..n]);
+                rest = &rest[n..];
+                continue;
+            }
+            let Some(close) = rest[1..].find('`').map(|c| c + 1) else {
+                out.push_str(rest);
+                break;
+            };
+            let span = &rest[1..close];
+            let linked = out.ends_with('[') && rest[close + 1..].starts_with("](");
+            let test = match span.split_once("::") {
+                Some((file, name)) if file.starts_with("tests/") && file.ends_with(".rs") => {
+                    Some(TestRef {
+                        file: file.to_string(),
+                        name: name.to_string(),
+                    })
+                }
+                _ => own.iter().find(|t| t.name == span).cloned().or_else(|| {
+                    match known.get(span).map(Vec::as_slice) {
+                        Some([only]) => Some(only.clone()),
+                        _ => None,
+                    }
+                }),
+            };
+            match test {
+                Some(test) if !linked && !math => {
+                    out.push_str(&format!("[`{span}`]({TESTS_PAGE}#{})", test.anchor()));
+                }
+                _ => out.push_str(&rest[..=close]),
+            }
+            rest = &rest[close + 1..];
+        }
+    }
+    out
+}
+
+/// Converts a proof from format version 1 to version 2: the paragraphs of the
+/// proof that start with a verification heading (see [`FOLDED_HEADINGS`]), with
+/// the unheaded paragraphs that follow them, move into the fold with **Tests.**
+/// and **Breaks.**; every test name becomes a link to the Tests appendix. A
+/// paragraph whose first line is `<!-- fold -->` or `<!-- show -->` is folded or
+/// kept visible whatever its heading (the comment is dropped). A version-2 proof
+/// only has its test names linked, so converting twice changes nothing.
+pub fn to_v2(
+    id: &str,
+    text: &str,
+    known: &BTreeMap<String, Vec<TestRef>>,
+) -> Result<String, String> {
+    if text.contains("<details") {
+        let own = parse_any(id, text, true)
+            .map(|c| c.tests)
+            .unwrap_or_default();
+        return Ok(link_test_names(text, &own, known));
+    }
+    let claim = parse_any(id, text, true)?;
+    let lines: Vec<&str> = text.lines().collect();
+    let at = |labels: &[&str]| {
+        lines
+            .iter()
+            .position(|l| labels.iter().any(|label| l.starts_with(label)))
+    };
+    let (Some(proof), Some(tests), Some(breaks)) = (
+        at(&["**Proof.**", "**Counterexample.**"]),
+        at(&["**Tests.**"]),
+        at(&["**Breaks.**"]),
+    ) else {
+        return Err(format!("proofs/{id}.md: missing a field"));
+    };
+    let mut visible: Vec<String> = vec![lines[..proof].join("\n").trim_end().to_string()];
+    let mut folded: Vec<String> = Vec::new();
+    let mut folding = false;
+    for (k, paragraph) in paragraphs(&lines[proof..tests]).into_iter().enumerate() {
+        let mut paragraph = paragraph;
+        let directive = paragraph.first().map(|l| l.trim());
+        let forced = match directive {
+            Some("<!-- fold -->") => Some(true),
+            Some("<!-- show -->") => Some(false),
+            _ => None,
+        };
+        if forced.is_some() {
+            paragraph.remove(0);
+        }
+        let body = paragraph.join("\n");
+        if let Some(fold) = forced {
+            folding = fold;
+        } else if k > 0
+            && let Some(heading) = italic_heading(&body)
+        {
+            folding = folded_heading(heading);
+        }
+        if folding {
+            folded.push(body);
+        } else {
+            visible.push(body);
+        }
+    }
+    let test_lines: Vec<String> = claim
+        .tests
+        .iter()
+        .map(|t| format!("- {}", t.link()))
+        .collect();
+    let breaks_text = lines[breaks..].join("\n").trim_end().to_string();
+    let mut fold = folded;
+    fold.push(format!("**Tests.**\n{}", test_lines.join("\n")));
+    fold.push(breaks_text);
+    let out = format!(
+        "{}\n\n{FOLD_OPEN}\n\n{}\n\n{FOLD_CLOSE}\n",
+        visible.join("\n\n"),
+        fold.join("\n\n")
+    );
+    Ok(link_test_names(&out, &claim.tests, known))
+}
+
+/// Converts every version-1 proof under `root/proofs` to version 2 in place;
+/// returns the IDs of the files it changed.
+pub fn convert_all(root: &Path) -> Result<Vec<String>, Vec<String>> {
+    let known = tests_by_name(root).map_err(|e| vec![e])?;
+    let mut changed = Vec::new();
+    let mut errors = Vec::new();
+    let dir = root.join("proofs");
+    let entries = fs::read_dir(&dir).map_err(|e| vec![format!("{}: {e}", dir.display())])?;
+    let mut paths: Vec<_> = entries.filter_map(|e| e.ok().map(|e| e.path())).collect();
+    paths.sort();
+    for path in paths {
+        let Some(stem) = path.file_stem().and_then(|s| s.to_str()) else {
+            continue;
+        };
+        if path.extension().and_then(|s| s.to_str()) != Some("md") || stem == "README" {
+            continue;
+        }
+        let result = fs::read_to_string(&path)
+            .map_err(|e| format!("{}: {e}", path.display()))
+            .and_then(|text| Ok((to_v2(stem, &text, &known)?, text)));
+        match result {
+            Ok((converted, text)) if converted != text => {
+                if let Err(e) = fs::write(&path, converted) {
+                    errors.push(format!("{}: {e}", path.display()));
+                } else {
+                    changed.push(stem.to_string());
+                }
+            }
+            Ok(_) => {}
+            Err(e) => errors.push(e),
+        }
+    }
+    if errors.is_empty() {
+        Ok(changed)
+    } else {
+        Err(errors)
+    }
 }

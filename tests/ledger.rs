@@ -51,7 +51,31 @@ fn the_tests_page_is_current() {
 // The checks above must be able to fail: each case below builds a small tree
 // with one defect and expects the ledger to report it.
 
+/// A sound proof in format version 2; the cases below break it one way each.
 const PROOF: &str = "### demo-claim
+
+**Statement.** One plus one is two.
+
+**Assumptions.** Integers.
+
+**Status.** holds
+
+**Sources.** Peano.
+
+**Proof.** By definition of the successor.
+
+<details><summary>How this is checked</summary>
+
+**Tests.**
+- [`tests/demo.rs::one_plus_one`](tests.md#test-demo-one_plus_one)
+
+**Breaks.** Changing 2 to 3 fails the test.
+
+</details>
+";
+
+/// The same proof in format version 1 (every field visible, tests not linked).
+const PROOF_V1: &str = "### demo-claim
 
 **Statement.** One plus one is two.
 
@@ -78,7 +102,7 @@ fn one_plus_one() {
 }
 ";
 
-/// The same claim in format version 2: the verification folded, tests linked.
+/// The claim with a rounding paragraph and a list of breaks, as converted.
 const PROOF_V2: &str = "### demo-claim
 
 **Statement.** One plus one is two.
@@ -472,4 +496,141 @@ fn the_tests_page_has_one_anchor_per_test_and_links_back() {
     );
     assert!(page.contains("Checks: `demo-claim`"), "{page}");
     assert!(page.contains("fn one_plus_one()"), "{page}");
+}
+
+/// `text` with every link to the Tests page turned back into its code span.
+fn unlink(text: &str) -> String {
+    let mut out = String::new();
+    let mut rest = text;
+    while let Some(at) = rest.find("[`") {
+        let Some(close) = rest[at..].find("`](tests.md#").map(|k| at + k) else {
+            break;
+        };
+        let end = rest[close..]
+            .find(')')
+            .map_or(rest.len(), |k| close + k + 1);
+        out.push_str(&rest[..at]);
+        out.push_str(&rest[at + 1..=close]);
+        rest = &rest[end..];
+    }
+    out.push_str(rest);
+    out
+}
+
+/// The non-blank lines of a proof, unlinked, without the fold's tags, sorted:
+/// converting must move lines, never lose or change one.
+fn content_lines(text: &str) -> Vec<String> {
+    let mut lines: Vec<String> = unlink(text)
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && *l != ledger::FOLD_OPEN && *l != ledger::FOLD_CLOSE)
+        .map(String::from)
+        .collect();
+    lines.sort();
+    lines
+}
+
+/// Converts every proof to format version 2. Without `DESCENT_PROOFS_V2` it works
+/// on a copy in a temporary folder and checks the result: every proof converts,
+/// parses as version 2 with the same statement, status, sources and tests, keeps
+/// every line, converts to itself a second time, and the ledger's checks pass on
+/// the converted tree. With `DESCENT_PROOFS_V2=1` it rewrites `proofs/` in place
+/// (with `DESCENT_PROOFS_V2=<folder>`, the `proofs/` of that copy of the project).
+#[test]
+fn convert_proofs_to_v2() {
+    if let Some(target) = std::env::var_os("DESCENT_PROOFS_V2") {
+        let target = if target == "1" {
+            root().to_path_buf()
+        } else {
+            PathBuf::from(target)
+        };
+        let changed = ledger::convert_all(&target).expect("every proof converts");
+        eprintln!("converted {} proofs: {}", changed.len(), changed.join(", "));
+        return;
+    }
+    let dir = std::env::temp_dir().join(format!("descent-ledger-{}-v2-all", std::process::id()));
+    let _ = fs::remove_dir_all(&dir);
+    for sub in ["proofs", "tests", "tests/common"] {
+        fs::create_dir_all(dir.join(sub)).unwrap();
+        for entry in fs::read_dir(root().join(sub)).unwrap().flatten() {
+            if entry.path().is_file() {
+                fs::copy(entry.path(), dir.join(sub).join(entry.file_name())).unwrap();
+            }
+        }
+    }
+    let before = ledger::read_proofs(&dir).expect("proofs parse");
+    ledger::convert_all(&dir).expect("every proof converts");
+    let after = ledger::read_proofs(&dir).expect("converted proofs parse");
+    assert_eq!(before.len(), after.len());
+    let known = ledger::tests_by_name(&dir).unwrap();
+    for (b, a) in before.iter().zip(&after) {
+        assert_eq!(a.format, ledger::Format::V2, "{}", a.id);
+        assert_eq!(
+            (&a.id, &a.statement, a.status, &a.sources, &a.tests),
+            (&b.id, &b.statement, b.status, &b.sources, &b.tests)
+        );
+        let original = fs::read_to_string(root().join(format!("proofs/{}.md", a.id))).unwrap();
+        let converted = fs::read_to_string(dir.join(format!("proofs/{}.md", a.id))).unwrap();
+        assert_eq!(
+            content_lines(&original),
+            content_lines(&converted),
+            "{}: converting changed a line",
+            a.id
+        );
+        assert_eq!(
+            ledger::to_v2(&a.id, &converted, &known).unwrap(),
+            converted,
+            "{}: converting twice changes the file",
+            a.id
+        );
+    }
+    assert_eq!(ledger::check(&dir), Vec::<String>::new());
+}
+
+#[test]
+fn conversion_folds_the_verification_and_keeps_the_mathematics() {
+    let v1 = PROOF_V1
+        .replace(
+            "**Proof.** By definition of the successor.\n",
+            "**Proof.** By definition of the successor.\n\n\
+         *Rounding.* Integers are exact.\n\n\
+         So no tolerance is needed.\n\n\
+         *A second argument.* Count on your fingers.\n\n\
+         <!-- fold -->\n\
+         Counting twice gives the same answer.\n",
+        )
+        .replace(
+            "**Breaks.** Changing 2 to 3 fails the test.",
+            "**Breaks.** Changing 2 to 3 fails `one_plus_one`.",
+        );
+    let dir = tree("convert", &v1, TEST);
+    let known = ledger::tests_by_name(&dir).unwrap();
+    let v2 = ledger::to_v2("demo-claim", &v1, &known).unwrap();
+    let fold = v2.find(ledger::FOLD_OPEN).unwrap();
+    let (shown, hidden) = v2.split_at(fold);
+    assert!(shown.contains("By definition of the successor."));
+    assert!(shown.contains("*A second argument.* Count on your fingers."));
+    assert!(hidden.contains("*Rounding.* Integers are exact.\n\nSo no tolerance is needed."));
+    assert!(hidden.contains("\nCounting twice gives the same answer."));
+    assert!(!v2.contains("<!-- fold -->"));
+    assert!(hidden.contains(
+        "**Tests.**\n- [`tests/demo.rs::one_plus_one`](tests.md#test-demo-one_plus_one)"
+    ));
+    assert!(hidden.contains("fails [`one_plus_one`](tests.md#test-demo-one_plus_one)."));
+    assert!(v2.ends_with("\n\n</details>\n"));
+    fs::write(dir.join("proofs/demo-claim.md"), &v2).unwrap();
+    assert_eq!(ledger::check(&dir), Vec::<String>::new());
+    assert_eq!(ledger::to_v2("demo-claim", &v2, &known).unwrap(), v2);
+}
+
+#[test]
+fn version_one_proofs_parse_during_the_move_only() {
+    let problems = ledger::check(&tree("v1", PROOF_V1, TEST));
+    if ledger::V1_ALLOWED {
+        assert_eq!(problems, Vec::<String>::new());
+        let claims = ledger::read_proofs(&tree("v1", PROOF_V1, TEST)).unwrap();
+        assert_eq!(claims[0].format, ledger::Format::V1);
+    } else {
+        assert!(reported(&problems, &["a version-1 proof"]), "{problems:?}");
+    }
 }
