@@ -145,6 +145,24 @@ fn book_builds_offline_and_clean() {
                 "{name}: a <del> element (a `~` turned into strikethrough)"
             ));
         }
+        // A proof's fold must render as Markdown (a missing blank line after its
+        // `<summary>` line leaves the labels and the math as raw text).
+        for block in html.split("<details>").skip(1) {
+            let inside = &block[..block.find("</details>").unwrap_or(block.len())];
+            let after_summary = inside
+                .split_once("</summary>")
+                .map_or("", |(_, rest)| rest.trim());
+            if !after_summary.starts_with('<')
+                || !inside.trim_end().ends_with('>')
+                || ["**Tests.**", "**Breaks.**", "$$", "[`tests/"]
+                    .iter()
+                    .any(|raw| inside.contains(raw))
+            {
+                problems.push(format!(
+                    "{name}: a <details> block holds unrendered Markdown or math"
+                ));
+            }
+        }
         if html.contains("{{#") {
             problems.push(format!("{name}: an unresolved {{{{#...}}}} directive"));
         }
