@@ -273,14 +273,15 @@ fn parse_test_line(id: &str, line: &str, format: Format) -> Result<TestRef, Stri
     Ok(test)
 }
 
-/// Whether a **Breaks.** field lists a break: some text that says what was
-/// changed and that a test failed.
+/// Whether a **Breaks.** field lists a break: more than a placeholder ("none",
+/// "TODO", ...), at least a sentence (six words) saying what was changed and what
+/// it made fail. The ledger cannot judge the break; a reader can.
 fn lists_a_break(breaks: &str) -> bool {
     let lower = breaks.to_lowercase();
-    let placeholder = ["none", "n/a", "todo", "tbd", "-", "—"]
+    let placeholder = ["none", "n/a", "todo", "tbd", "-", "—", "none yet", "to do"]
         .iter()
         .any(|p| lower.trim().trim_end_matches('.') == *p);
-    !placeholder && lower.contains("fail")
+    !placeholder && lower.split_whitespace().count() >= 6
 }
 
 /// Parses a proof file's text; `id` is the file's stem. A version-1 file is
