@@ -430,6 +430,9 @@ pub struct RustFn {
     /// Whether it is a test: `#[test]` (also inside `proptest!`), `#[quickcheck]`,
     /// or a function inside `quickcheck!`.
     pub is_test: bool,
+    /// Whether it is a quickcheck property (`#[quickcheck]` or inside
+    /// `quickcheck!`), whose returned `bool` or `TestResult` is its assertion.
+    pub quickcheck: bool,
     /// Whether it is marked `#[ignore]`.
     pub ignored: bool,
     /// The reason given by a `// claim-external: <reason>` line directly above
@@ -724,7 +727,12 @@ pub fn scan_rust(text: &str) -> RustFile {
         markers.reverse();
         attrs.reverse();
         let in_quickcheck = quickcheck_blocks.iter().any(|&(o, c)| o < at && at < c);
-        let is_test = in_quickcheck
+        let quickcheck = in_quickcheck
+            || attrs.iter().any(|a| {
+                let a = a.replace(' ', "");
+                a.starts_with("#[quickcheck") || a.starts_with("#[quickcheck_macros::quickcheck")
+            });
+        let is_test = quickcheck
             || attrs.iter().any(|a| {
                 let a = a.replace(' ', "");
                 a == "#[test]"
@@ -741,6 +749,7 @@ pub fn scan_rust(text: &str) -> RustFile {
             attrs,
             markers,
             is_test,
+            quickcheck,
             ignored,
             external,
             returns,
@@ -778,6 +787,7 @@ pub fn scan_rust(text: &str) -> RustFile {
             attrs: Vec::new(),
             markers: Vec::new(),
             is_test: false,
+            quickcheck: false,
             ignored: false,
             external: None,
             returns: false,
@@ -867,7 +877,7 @@ impl Scope<'_> {
                 || name == "panic!"
                 || name == "unreachable!"
         }) || f.attrs.iter().any(|a| a.starts_with("#[should_panic"))
-            || (f.returns && code.contains('?'));
+            || (f.returns && (f.quickcheck || code.contains('?')));
         Reach {
             crate_item,
             asserts,

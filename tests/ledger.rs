@@ -647,3 +647,26 @@ fn version_one_proofs_parse_during_the_move_only() {
         assert!(reported(&problems, &["a version-1 proof"]), "{problems:?}");
     }
 }
+
+#[test]
+fn a_quickcheck_property_is_a_test_and_its_result_its_assertion() {
+    let prop = "use descent::optim::moments::bias_correction;
+
+quickcheck::quickcheck! {
+    // claim: demo-claim
+    fn one_plus_one(k: u8) -> bool {
+        bias_correction(0.5, u64::from(k) + 1) > 0.0
+    }
+}
+";
+    assert_eq!(
+        ledger::check(&tree("quickcheck", PROOF, prop)),
+        Vec::<String>::new()
+    );
+    // Without a result there is nothing to check.
+    let silent = prop
+        .replace(" -> bool", "")
+        .replace("        bias", "        let _ = bias");
+    let problems = ledger::check(&tree("quickcheck-silent", PROOF, &silent));
+    assert!(reported(&problems, &["asserts nothing"]), "{problems:?}");
+}
