@@ -1379,6 +1379,18 @@ pub const FOLDED_HEADINGS: [&str; 12] = [
     "fitted slope",
 ];
 
+/// The words that open an unheaded paragraph about the verification (how the
+/// tests are built, what they measured, the rounding), which the converter
+/// folds like a paragraph with a verification heading.
+pub const FOLDED_OPENERS: [&str; 6] = [
+    "The test ",
+    "The tests ",
+    "The test's ",
+    "The tests' ",
+    "Measured",
+    "Rounding.",
+];
+
 /// The italic heading a paragraph starts with (`*Rounding.*` gives `Rounding.`).
 fn italic_heading(paragraph: &str) -> Option<&str> {
     let rest = paragraph.strip_prefix('*')?;
@@ -1509,8 +1521,9 @@ pub fn link_test_names(
 }
 
 /// Converts a proof from format version 1 to version 2: the paragraphs of the
-/// proof that start with a verification heading (see [`FOLDED_HEADINGS`]), with
-/// the unheaded paragraphs that follow them, move into the fold with **Tests.**
+/// proof that start with a verification heading (see [`FOLDED_HEADINGS`]) or
+/// opening words (see [`FOLDED_OPENERS`]), with the unheaded paragraphs that
+/// follow them, move into the fold with **Tests.**
 /// and **Breaks.**; every test name becomes a link to the Tests appendix. A
 /// paragraph whose first line is `<!-- fold -->` or `<!-- show -->` is folded or
 /// kept visible whatever its heading (the comment is dropped). A version-2 proof
@@ -1557,10 +1570,12 @@ pub fn to_v2(
         let body = paragraph.join("\n");
         if let Some(fold) = forced {
             folding = fold;
-        } else if k > 0
-            && let Some(heading) = italic_heading(&body)
-        {
-            folding = folded_heading(heading);
+        } else if k > 0 {
+            if let Some(heading) = italic_heading(&body) {
+                folding = folded_heading(heading);
+            } else if FOLDED_OPENERS.iter().any(|o| body.starts_with(o)) {
+                folding = true;
+            }
         }
         if folding {
             folded.push(body);
