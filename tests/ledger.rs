@@ -670,3 +670,23 @@ quickcheck::quickcheck! {
     let problems = ledger::check(&tree("quickcheck-silent", PROOF, &silent));
     assert!(reported(&problems, &["asserts nothing"]), "{problems:?}");
 }
+
+#[test]
+fn conversion_folds_paragraphs_that_open_with_the_tests() {
+    let v1 = PROOF_V1.replace(
+        "**Proof.** By definition of the successor.\n",
+        "**Proof.** By definition of the successor.\n\n\
+         The tests run the crate's correction.\n\n\
+         *Why it matters.* Two is even.\n\n\
+         <!-- show -->\n\
+         Measured: nothing, and shown anyway.\n",
+    );
+    let dir = tree("openers", &v1, TEST);
+    let known = ledger::tests_by_name(&dir).unwrap();
+    let v2 = ledger::to_v2("demo-claim", &v1, &known).unwrap();
+    let (shown, hidden) = v2.split_at(v2.find(ledger::FOLD_OPEN).unwrap());
+    assert!(hidden.contains("The tests run the crate's correction."));
+    assert!(shown.contains("*Why it matters.* Two is even."));
+    assert!(shown.contains("\nMeasured: nothing, and shown anyway."));
+    assert!(!v2.contains("<!-- show -->"));
+}
