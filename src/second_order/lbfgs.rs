@@ -107,7 +107,7 @@ impl LbfgsConfig {
                     optimizer: Self::NAME,
                     param,
                     value: value.to_string(),
-                    range: "a whole number >= 1",
+                    range: "[1, inf) (whole)",
                 })
             } else {
                 Ok(())
