@@ -132,7 +132,13 @@ impl descent::problems::Objective for Perturbed {
         let (f, mut g) = self.inner.value_gradient(x);
         let (fmag, gmag) = rounding_magnitudes(x, 1.0, 100.0);
         let mut rng = self.rng.borrow_mut();
-        let mut sign = || if rng.next_u64().is_multiple_of(2) { 1.0 } else { -1.0 };
+        let mut sign = || {
+            if rng.next_u64().is_multiple_of(2) {
+                1.0
+            } else {
+                -1.0
+            }
+        };
         let u = f64::EPSILON / 2.0;
         let f = f + sign() * 8.0 * u * fmag;
         for i in 0..g.len() {
@@ -156,4 +162,3 @@ fn rounding_magnitudes(x: &DVector<f64>, a: f64, b: f64) -> (f64, DVector<f64>) 
     }
     (fmag, gmag)
 }
-
