@@ -201,3 +201,79 @@ proptest! {
         }
     }
 }
+
+/// `L(theta) = e^theta - 2 theta`: `L' = e^theta - 2` has the simple root ln 2,
+/// where `L'' = 2 > 0`.
+struct ExpMinusLinear;
+
+impl descent::problems::Objective for ExpMinusLinear {
+    fn dim(&self) -> usize {
+        1
+    }
+    fn eval<D: num_dual::DualNum<Primitive = f64>>(&self, x: &DVector<D>) -> D {
+        x[0].clone().exp() - x[0].clone() * 2.0
+    }
+}
+
+/// exercise-lbfgs-1: in one dimension the secant condition makes the method the
+/// secant method for `L' = 0`, of order `(1 + sqrt 5)/2`. The crate's secant
+/// diagonal (`SecantDiagonal`, step length 1) in one dimension is exactly that
+/// method; the order is estimated as `log(e_{k+1}/e_k) / log(e_k/e_{k-1})` at the
+/// first `k` with `e_k < 1e-4` (errors then between about 1e-9 and 1e-4, far
+/// above rounding, about 1e-16, and past the transient). The estimate differs
+/// from the limit by a term of order `|log e_k|^-1` relative to the constant in
+/// `e_{k+1} ~ C e_k e_{k-1}`, below 0.1 here.
+// claim: exercise-lbfgs-1
+#[test]
+fn exercise_lbfgs_1_secant_order_is_golden() {
+    use descent::optim::Optimizer;
+    use descent::problems::Objective;
+    use descent::second_order::diagonal::{SecantConfig, SecantDiagonal};
+    let f = ExpMinusLinear;
+    let root = 2f64.ln();
+    let mut opt = SecantDiagonal::new(SecantConfig {
+        lr0: 0.2,
+        ..SecantConfig::default()
+    })
+    .unwrap();
+    let mut x = DVector::from_vec(vec![1.5]);
+    let mut errors = vec![(x[0] - root).abs()];
+    for _ in 0..12 {
+        let g = f.gradient(&x);
+        opt.step(&mut x, &g).unwrap();
+        errors.push((x[0] - root).abs());
+    }
+    let k = errors.iter().position(|&e| e < 1e-4).unwrap();
+    let order = (errors[k + 1] / errors[k]).ln() / (errors[k] / errors[k - 1]).ln();
+    let golden = (1.0 + 5f64.sqrt()) / 2.0;
+    println!("errors {errors:?}; order at k = {k}: {order:.4}");
+    assert!((order - golden).abs() < 0.1, "order {order}");
+}
+
+proptest! {
+    #![proptest_config(config())]
+
+    /// exercise-lbfgs-5: on a quadratic with Hessian `A`, PyTorch's starting scale
+    /// `gamma = y.s / y.y` lies in `[1/lambda_max, 1/lambda_min]`, for any step
+    /// `s`. Computed as the crate's L-BFGS computes it (from `y = A s`), with a
+    /// relative slack of `(2n + 2) EPS` for the two dot products, the product
+    /// `A s` and the division.
+    // claim: exercise-lbfgs-5
+    #[test]
+    fn exercise_lbfgs_5_gamma_is_an_inverse_curvature(
+        seed in any::<u64>(),
+        n in 1usize..8,
+        log_cond in 0.0f64..4.0,
+    ) {
+        let mut rng = SplitMix64::new(seed);
+        let a = spd(&mut rng, n, log_cond);
+        let s = vector(&mut rng, n);
+        prop_assume!(s.norm() > 1e-3);
+        let y = &a * &s;
+        let gamma = y.dot(&s) / y.dot(&y);
+        let ev = a.clone().symmetric_eigenvalues();
+        let slack = (2.0 * n as f64 + 2.0) * EPS * 4.0;
+        prop_assert!(gamma >= (1.0 / ev.max()) * (1.0 - slack) && gamma <= (1.0 / ev.min()) * (1.0 + slack),
+            "gamma {} not in [{}, {}]", gamma, 1.0 / ev.max(), 1.0 / ev.min());
+    }
+}

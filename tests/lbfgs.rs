@@ -162,3 +162,31 @@ fn rounding_magnitudes(x: &DVector<f64>, a: f64, b: f64) -> (f64, DVector<f64>) 
     }
     (fmag, gmag)
 }
+
+/// exercise-lbfgs-3: with `max_iter = 1` and the default `max_eval`
+/// (`max_iter * 5 / 4 = 1`), the strong-Wolfe line search has no evaluation left
+/// and returns the step 0, so L-BFGS never moves; PyTorch's LBFGS behaves the
+/// same (its fixture iterates start from the same rule). Any `max_eval >= 2`
+/// lets it move.
+// claim: exercise-lbfgs-3
+#[test]
+fn exercise_lbfgs_3_max_iter_one_never_moves() {
+    let f = Rosenbrock::default();
+    let x0 = DVector::from_vec(vec![-1.2, 1.0]);
+    let run = |max_eval: Option<usize>| {
+        let mut opt = Lbfgs::new(LbfgsConfig {
+            max_iter: 1,
+            max_eval,
+            line_search_fn: LineSearch::StrongWolfe,
+            ..LbfgsConfig::default()
+        })
+        .unwrap();
+        let mut x = x0.clone();
+        for _ in 0..10 {
+            opt.step(&f, &mut x).unwrap();
+        }
+        x
+    };
+    assert_eq!(run(None), x0);
+    assert_ne!(run(Some(2)), x0);
+}
