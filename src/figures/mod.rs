@@ -18,6 +18,7 @@ use crate::optim::Optimizer;
 use crate::problems::Objective;
 
 mod first_order;
+mod momentum;
 mod second_order;
 
 /// A figure: its file name (`<name>.svg`) and its SVG text.
@@ -67,6 +68,7 @@ pub fn all() -> Result<Vec<Figure>, FigureError> {
         first_order::paths_rosenbrock()?,
         first_order::reddi()?,
         first_order::rprop_drift()?,
+        momentum::momentum_rates()?,
         first_order::weight_decay()?,
         second_order::newton_vs_gd()?,
         second_order::fisher_fields()?,
