@@ -17,6 +17,7 @@ use plotters::prelude::*;
 use crate::optim::Optimizer;
 use crate::problems::Objective;
 
+mod adaptive;
 mod first_order;
 mod momentum;
 mod second_order;
@@ -69,6 +70,7 @@ pub fn all() -> Result<Vec<Figure>, FigureError> {
         first_order::reddi()?,
         first_order::rprop_drift()?,
         momentum::momentum_rates()?,
+        adaptive::adaptive_rates()?,
         first_order::weight_decay()?,
         second_order::newton_vs_gd()?,
         second_order::fisher_fields()?,
