@@ -114,3 +114,47 @@ fn constant_gradient_grows_then_settles_on_sgd() {
         "slope {slope}, low {low}"
     );
 }
+
+// claim: exercise-adadelta-4
+#[test]
+fn removing_the_lag_lags_the_denominator() {
+    // States (u_{t-1}, v_{t-1}) from a run of the crate on random gradients; at
+    // each step the implicit (unlagged) equation is solved as a linear equation in
+    // Delta^2 and compared with the closed form (rho u + eps) g^2 / (rho v + eps).
+    let mut rng = descent::problems::quadratic::SplitMix64::new(0x1a9);
+    for (rho, eps) in [(0.9, 1e-6), (0.95, 1e-2), (0.5, 1e-8)] {
+        let mut opt = adadelta(1.0, rho, eps);
+        let (mut u, mut v) = (0.0, 0.0);
+        for t in 1..=300 {
+            let g = rng.normal() * 10f64.powf(rng.uniform(-3.0, 3.0));
+            let v_t = rho * v + (1.0 - rho) * g * g;
+            let k = g * g / (v_t + eps);
+            let solved = (rho * u + eps) * k / (1.0 - (1.0 - rho) * k);
+            let closed = (rho * u + eps) * g * g / (rho * v + eps);
+            // The subtraction 1 - (1 - rho) k loses at most u (1 - rho) k / (1 -
+            // (1 - rho) k) relative; every other operation one rounding: 8 u
+            // relative for the rest (u = eps / 2).
+            let c = (1.0 - rho) * k / (1.0 - (1.0 - rho) * k);
+            let tol = (4.0 + 2.0 * c) * EPS * closed;
+            assert!((solved - closed).abs() <= tol, "rho {rho}, step {t}");
+            // The solution satisfies the unlagged equation itself.
+            let rhs = (rho * u + (1.0 - rho) * solved + eps) * k;
+            assert!(
+                (rhs - solved).abs() <= tol + 4.0 * EPS * rhs,
+                "rho {rho}, step {t}"
+            );
+            if t == 1 {
+                // The unlagged first step is the plain gradient: Delta_1^2 = g^2.
+                assert!((closed - g * g).abs() <= 2.0 * EPS * g * g);
+            }
+            let step = observe(&mut opt, g);
+            if t == 1 {
+                // The crate's (lagged) first step is set by eps instead.
+                let lagged = first_step(1.0, rho, eps, g);
+                assert!((step - lagged).abs() <= 4.0 * EPS * lagged.abs());
+            }
+            let state = opt.state().unwrap();
+            (u, v) = (state.acc_delta[0], state.square_avg[0]);
+        }
+    }
+}
