@@ -131,3 +131,37 @@ fn centered_rmsprop_accelerates_on_a_steady_gradient() {
     }
     assert!((u / (lr / 1e-8) + 1.0).abs() < 1e-6, "{u}");
 }
+
+// claim: exercise-rmsprop-4
+#[test]
+fn replay_example_of_the_chapter() {
+    let mut opt = rmsprop(0.01, 0.99, 1e-8, false);
+    let mut theta = DVector::from_vec(vec![0.0, 1.0]);
+    let grads = [[1.0, -0.5], [1.0, 2.0], [-3.0, 0.0]];
+    // The numbers printed in the chapter, as `descent replay` prints them (the
+    // shortest decimal that reads back to the same double).
+    let printed = [
+        [-0.09999999000000095, 1.099999980000004],
+        [-0.17088810547570926, 1.002957188496649],
+        [-0.08031151925128825, 1.002957188496649],
+    ];
+    for (g, want) in grads.iter().zip(printed) {
+        opt.step(&mut theta, &DVector::from_row_slice(g)).unwrap();
+        assert_eq!(theta.as_slice(), &want[..]);
+    }
+    // The first step by hand, -eta g / (sqrt(1 - rho) |g| + eps) with the exact
+    // 1 - rho = 0.01. The crate's 1 - 0.99 is the double 0.01 + 8.9e-18, 4 eps
+    // relative above 0.01, which the root halves to 2 eps; the products, root,
+    // quotient and theta_0 + step round once each (half an eps relative of their
+    // results, |theta_1| <= 1.1) and the subtraction below is exact (Sterbenz) or
+    // rounds once more: 6 eps |theta_1| covers them.
+    for (theta0, g, theta1) in [(0.0, 1.0, printed[0][0]), (1.0, -0.5, printed[0][1])] {
+        let by_hand: f64 = -0.01 * g / (0.1 * f64::abs(g) + 1e-8);
+        assert!(((theta1 - theta0) - by_hand).abs() <= 6.0 * EPS * f64::abs(theta1));
+        // and to first order in eps, -0.1 sign(g) (1 - 1e-7 / |g|), whose error
+        // is the second-order term (1e-7 / |g|)^2 relative.
+        let first_order = -0.1 * f64::signum(g) * (1.0 - 1e-7 / f64::abs(g));
+        let second = (1e-7 / f64::abs(g)).powi(2);
+        assert!((by_hand - first_order).abs() <= 2.0 * second * first_order.abs());
+    }
+}
