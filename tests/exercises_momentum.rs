@@ -166,3 +166,47 @@ fn dampening_equal_to_momentum_gives_an_unbiased_average() {
     assert!((zero_started(1) - 0.1 * g[0]).abs() < 1e-15);
     assert!((zero_started(1) - g[0]).abs() > 0.8 * g[0].abs());
 }
+
+/// The first step at which `|theta_t| <= 1e-6` on `descent run`'s quadratic
+/// (`Quadratic::ill_conditioned(2, 100, 2024)`, from `(1, 1)`), with the crate's SGD.
+fn steps_to_one_in_a_million(lr: f64, momentum: f64) -> (usize, Vec<f64>) {
+    use descent::problems::Objective;
+    use descent::problems::quadratic::Quadratic;
+    let q = Quadratic::ill_conditioned(2, 100.0, 2024).unwrap();
+    let mut opt = sgd(lr, momentum, 0.0, false);
+    let mut theta = DVector::from_vec(vec![1.0, 1.0]);
+    let mut norms = vec![theta.norm()];
+    for t in 1..=2000 {
+        let g = q.gradient(&theta);
+        opt.step(&mut theta, &g).unwrap();
+        norms.push(theta.norm());
+        if theta.norm() <= 1e-6 {
+            return (t, norms);
+        }
+    }
+    (usize::MAX, norms)
+}
+
+// claim: exercise-momentum-5
+#[test]
+fn predicted_and_measured_steps_on_the_run_quadratic() {
+    // Gradient descent: |theta_t| = sqrt(2) (99/101)^t in exact arithmetic; the
+    // prediction 708.1 leaves 0.17% at step 708 and 1.8% at 709, far above the
+    // rounding (about 709 steps of a few eps relative each, 1e-12).
+    let (t, norms) = steps_to_one_in_a_million(2.0 / 101.0, 0.0);
+    let predicted = (2f64.sqrt() * 1e6).ln() / (101.0f64 / 99.0).ln();
+    assert_eq!(predicted.ceil(), 709.0);
+    assert_eq!(t, 709);
+    for (k, &n) in norms.iter().enumerate() {
+        let exact = 2f64.sqrt() * (99.0f64 / 101.0).powi(k as i32);
+        assert!((n - exact).abs() <= 1e-12 * exact, "step {k}");
+    }
+    // Heavy ball with Polyak's parameters: the rate alone predicts 71, the run
+    // needs 90. |theta_89| = 1.20e-6 and |theta_90| = 0.993e-6: margins of 20% and
+    // 0.7%, far above the rounding of 90 steps.
+    let (t, norms) = steps_to_one_in_a_million(4.0 / 121.0, 81.0 / 121.0);
+    let rate_only = (2f64.sqrt() * 1e6).ln() / (11.0f64 / 9.0).ln();
+    assert_eq!(rate_only.ceil(), 71.0);
+    assert_eq!(t, 90);
+    assert!(norms[89] > 1.1e-6 && norms[90] < 0.999e-6);
+}
