@@ -173,3 +173,32 @@ fn constant_gradient_gives_the_inverse_root_schedule() {
         );
     }
 }
+
+// claim: exercise-adagrad-5
+#[test]
+fn initial_accumulator_damps_small_first_steps() {
+    let first = |s0: f64, g: f64| {
+        let mut opt = Adagrad::new(AdagradConfig {
+            lr: 0.01,
+            initial_accumulator_value: s0,
+            ..AdagradConfig::default()
+        })
+        .unwrap();
+        observe(&mut opt, &DVector::from_element(1, g))[0]
+    };
+    // PyTorch's start: -eta sign(g), up to eps = 1e-10 against |g| >= 1e-4
+    // (relative 1e-6 at most).
+    for g in [0.1, 10.0, 1e-4] {
+        assert!((first(0.0, g) + 0.01).abs() <= 1e-6 * 0.01, "g {g}");
+    }
+    // Optax's accumulator, the printed values to five digits: -eta g / sqrt(0.1 + g^2).
+    assert!((first(0.1, 0.1) + 3.0151e-3).abs() < 1e-7);
+    assert!((first(0.1, 10.0) + 9.9950e-3).abs() < 1e-7);
+    assert!((first(0.1, 1e-4) + 3.1623e-6).abs() < 1e-10);
+    // Small gradients: a gradient step with rate eta / sqrt(s0), relative error at
+    // most g^2 / (2 s0) (from 1 - (1 + x)^(-1/2) <= x / 2) plus eps / sqrt(s0).
+    let g = 1e-4;
+    let sgd_like = -0.01 * g / 0.1f64.sqrt();
+    let rel = g * g / (2.0 * 0.1) + 1e-10 / 0.1f64.sqrt() + 4.0 * EPS;
+    assert!((first(0.1, g) - sgd_like).abs() <= rel * sgd_like.abs());
+}
