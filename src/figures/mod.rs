@@ -17,7 +17,9 @@ use plotters::prelude::*;
 use crate::optim::Optimizer;
 use crate::problems::Objective;
 
+mod adaptive;
 mod first_order;
+mod momentum;
 mod quasi_newton;
 mod second_order;
 
@@ -68,6 +70,8 @@ pub fn all() -> Result<Vec<Figure>, FigureError> {
         first_order::paths_rosenbrock()?,
         first_order::reddi()?,
         first_order::rprop_drift()?,
+        momentum::momentum_rates()?,
+        adaptive::adaptive_rates()?,
         first_order::weight_decay()?,
         second_order::newton_vs_gd()?,
         second_order::fisher_fields()?,
