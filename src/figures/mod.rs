@@ -18,6 +18,7 @@ use crate::optim::Optimizer;
 use crate::problems::Objective;
 
 mod first_order;
+mod foundations;
 mod second_order;
 
 /// A figure: its file name (`<name>.svg`) and its SVG text.
@@ -68,6 +69,7 @@ pub fn all() -> Result<Vec<Figure>, FigureError> {
         first_order::reddi()?,
         first_order::rprop_drift()?,
         first_order::weight_decay()?,
+        foundations::saddle_escape()?,
         second_order::newton_vs_gd()?,
         second_order::fisher_fields()?,
         second_order::units()?,

@@ -14,6 +14,7 @@ pub mod online;
 pub mod quadratic;
 pub mod regression;
 pub mod rosenbrock;
+pub mod saddle;
 use num_dual::{Dual2DVec64, DualDVec64, DualNum};
 
 /// A scalar objective `f: R^n -> R`, written once for every number type.

@@ -1,0 +1,111 @@
+//! Figures of the Foundations part: gradient descent near a strict saddle, and
+//! SGD under gradient noise with three step-size schedules.
+
+use nalgebra::DVector;
+use plotters::prelude::*;
+
+use super::{FAMILY, Figure, FigureError, fail, lines_with_legend};
+use crate::optim::{Optimizer, Sgd, SgdConfig};
+use crate::problems::Objective;
+use crate::problems::quadratic::SplitMix64;
+use crate::problems::saddle::Saddle;
+
+/// A line chart over the step counter, with a linear or logarithmic y axis.
+fn chart_over_steps(
+    figure: &'static str,
+    title: &str,
+    y_desc: &str,
+    x_range: (f64, f64),
+    y_range: (f64, f64),
+    log: bool,
+    series: Vec<(&'static str, Vec<(f64, f64)>)>,
+) -> Result<Figure, FigureError> {
+    let mut svg = String::new();
+    {
+        let root = SVGBackend::with_string(&mut svg, (720, 420)).into_drawing_area();
+        root.fill(&WHITE).map_err(fail(figure))?;
+        let mut builder = ChartBuilder::on(&root);
+        builder
+            .caption(title, (FAMILY, 20))
+            .margin(12)
+            .x_label_area_size(32)
+            .y_label_area_size(60);
+        if log {
+            let mut chart = builder
+                .build_cartesian_2d(
+                    (x_range.0..x_range.1).log_scale(),
+                    (y_range.0..y_range.1).log_scale(),
+                )
+                .map_err(fail(figure))?;
+            chart
+                .configure_mesh()
+                .light_line_style(RGBColor(235, 235, 235))
+                .label_style((FAMILY, 13))
+                .x_desc("step t")
+                .y_desc(y_desc)
+                .axis_desc_style((FAMILY, 14))
+                .draw()
+                .map_err(fail(figure))?;
+            lines_with_legend(&mut chart, series, SeriesLabelPosition::LowerLeft, figure)?;
+        } else {
+            let mut chart = builder
+                .build_cartesian_2d(x_range.0..x_range.1, y_range.0..y_range.1)
+                .map_err(fail(figure))?;
+            chart
+                .configure_mesh()
+                .light_line_style(RGBColor(235, 235, 235))
+                .label_style((FAMILY, 13))
+                .x_desc("step t")
+                .y_desc(y_desc)
+                .axis_desc_style((FAMILY, 14))
+                .draw()
+                .map_err(fail(figure))?;
+            lines_with_legend(&mut chart, series, SeriesLabelPosition::UpperRight, figure)?;
+        }
+        root.present().map_err(fail(figure))?;
+    }
+    Ok(Figure { name: figure, svg })
+}
+
+/// Gradient descent on the saddle `x^2/2 + y^2/2 - 2 log cosh y` with `eta = 1/2`
+/// from `(1, y0)`: the loss against the step for several `y0`, and one run
+/// started exactly on the saddle's stable manifold with gradient noise of
+/// standard deviation `1e-6` added to every gradient.
+pub fn saddle_escape() -> Result<Figure, FigureError> {
+    const NAME: &str = "saddle-escape";
+    let f = Saddle::new(1.0, 2.0).map_err(fail(NAME))?;
+    let eta = 0.5;
+    let steps = 100;
+    let run = |y0: f64, noise: f64, seed: u64| -> Result<Vec<(f64, f64)>, FigureError> {
+        let mut opt = Sgd::new(SgdConfig {
+            lr: eta,
+            ..SgdConfig::default()
+        })
+        .map_err(fail(NAME))?;
+        let mut rng = SplitMix64::new(seed);
+        let mut theta = DVector::from_vec(vec![1.0, y0]);
+        let mut points = vec![(0.0, f.value(&theta))];
+        for t in 1..=steps {
+            let g = f.gradient(&theta).map(|gi| gi + noise * rng.normal());
+            opt.step(&mut theta, &g).map_err(fail(NAME))?;
+            points.push((t as f64, f.value(&theta)));
+        }
+        Ok(points)
+    };
+    let series = vec![
+        ("y₀ = 1e-2", run(1e-2, 0.0, 0)?),
+        ("y₀ = 1e-6", run(1e-6, 0.0, 0)?),
+        ("y₀ = 1e-10", run(1e-10, 0.0, 0)?),
+        ("y₀ = 0", run(0.0, 0.0, 0)?),
+        ("y₀ = 0, noise σ = 1e-6", run(0.0, 1e-6, 1)?),
+    ];
+    chart_over_steps(
+        NAME,
+        "Gradient descent near a strict saddle (η = 1/2)",
+        "loss L(θ_t)",
+        (0.0, steps as f64),
+        (-0.8, 0.6),
+        false,
+        series,
+    )
+}
