@@ -14,6 +14,7 @@
 use descent::problems::Objective;
 use descent::problems::logcosh::{HESSIAN_LIPSCHITZ, LogCosh, log_cosh};
 use descent::problems::minibatch_sign::{BATCHES, MinibatchSign};
+use descent::problems::noisy::{Median, NoisyQuadratic};
 use descent::problems::online::ReddiOnline;
 use descent::problems::quadratic::{ProblemError, Quadratic, SplitMix64};
 use descent::problems::rosenbrock::Rosenbrock;
@@ -618,4 +619,61 @@ fn saddle_refuses_bad_input() {
     }
     let f = Saddle::new(1.0, 2.0).unwrap();
     assert!(f.value(&DVector::zeros(3)).is_nan());
+}
+
+// ---- Noisy problems ------------------------------------------------------------
+
+#[test]
+fn noisy_problems_sample_unbiased_gradients() {
+    // NoisyQuadratic: g - mu theta = sigma xi exactly up to one rounding; over
+    // 20000 draws the mean of xi is within 4.5/sqrt(20000) of 0 and its mean
+    // square within 4.5 sqrt(2/20000) of 1 (standard errors of a normal sample).
+    let f = NoisyQuadratic::new(2.0, 0.5, 3).unwrap();
+    let theta = DVector::from_vec(vec![1.0, -2.0, 0.25]);
+    let mut rng = SplitMix64::new(9);
+    let (mut sum, mut sum_sq) = (0.0, 0.0);
+    let draws = 20_000;
+    for _ in 0..draws {
+        let g = f.sample_gradient(&theta, &mut rng);
+        let xi = (g[0] - 2.0) / 0.5;
+        sum += xi;
+        sum_sq += xi * xi;
+    }
+    let n = draws as f64;
+    assert!((sum / n).abs() <= 4.5 / n.sqrt());
+    assert!((sum_sq / n - 1.0).abs() <= 4.5 * (2.0 / n).sqrt());
+    assert_eq!(f.gradient(&theta), &theta * 2.0);
+    // Median: the three points come up equally often, and the sampled sign is
+    // sign(theta - z) with sign(0) = 0.
+    let mut counts = [0usize; 3];
+    for _ in 0..30_000 {
+        let g = Median.sample_gradient(&DVector::from_element(1, 0.0), &mut rng)[0];
+        counts[(g + 1.0) as usize] += 1;
+    }
+    // Each count is binomial(30000, 1/3): standard deviation 81.6.
+    for c in counts {
+        assert!((c as f64 - 10_000.0).abs() <= 4.5 * 81.65, "{counts:?}");
+    }
+    assert_eq!(
+        Median.value(&DVector::from_element(1, 0.0)),
+        Median::MIN_VALUE
+    );
+    assert_eq!(Median.value(&DVector::from_element(1, 0.5)), 2.5 / 3.0);
+}
+
+#[test]
+fn noisy_problems_refuse_bad_input() {
+    for (mu, sigma, dim, param) in [
+        (0.0, 1.0, 1, "mu"),
+        (f64::NAN, 1.0, 1, "mu"),
+        (1.0, -1.0, 1, "sigma"),
+        (1.0, f64::INFINITY, 1, "sigma"),
+        (1.0, 1.0, 0, "dim"),
+    ] {
+        match NoisyQuadratic::new(mu, sigma, dim) {
+            Err(ProblemError::Invalid { param: p, .. }) => assert_eq!(p, param),
+            other => panic!("{mu}, {sigma}, {dim}: {other:?}"),
+        }
+    }
+    assert!(Median.value(&DVector::zeros(2)).is_nan());
 }

@@ -70,6 +70,7 @@ pub fn all() -> Result<Vec<Figure>, FigureError> {
         first_order::rprop_drift()?,
         first_order::weight_decay()?,
         foundations::saddle_escape()?,
+        foundations::sgd_noise()?,
         second_order::newton_vs_gd()?,
         second_order::fisher_fields()?,
         second_order::units()?,

@@ -10,6 +10,7 @@ use nalgebra::{DMatrix, DVector};
 pub mod gaussian;
 pub mod logcosh;
 pub mod minibatch_sign;
+pub mod noisy;
 pub mod online;
 pub mod quadratic;
 pub mod regression;
