@@ -372,3 +372,72 @@ fn gd_on_the_stable_manifold_converges_to_the_saddle() {
     assert_eq!(f.value(last), 0.0);
     assert!(f.min_value() < -0.6);
 }
+
+// ---- saddle-noise-escape ----------------------------------------------------
+
+/// At the strict saddle of L = (x^2 - y^2)/2 gradient descent never moves (the
+/// gradient is exactly 0). With Gaussian gradient noise of standard deviation
+/// sigma, SGD's y-coordinate is exactly Gaussian, y_t ~ N(0, s_t^2) with
+/// s_t^2 = eta^2 sigma^2 (q^{2t} - 1)/(q^2 - 1), q = 1 + eta: it leaves the
+/// saddle geometrically, and P(|y_t| < r) <= sqrt(2/pi) r / s_t.
+// claim: saddle-noise-escape
+#[test]
+fn saddle_noise_escape() {
+    let a = DMatrix::from_diagonal(&DVector::from_vec(vec![1.0, -1.0]));
+    let f = Quadratic::new(a, DVector::zeros(2)).unwrap();
+    let (eta, sigma, r) = (0.5, 1e-6, 0.01);
+    let q: f64 = 1.0 + eta;
+    // Without noise: the saddle is a fixed point, bit for bit.
+    let path = gd(&f, &DVector::zeros(2), eta, 1000);
+    assert!(path.iter().all(|theta| theta.iter().all(|&c| c == 0.0)));
+    let runs = 4000;
+    let mut rng = SplitMix64::new(0xc0de_0005);
+    for steps in [10usize, 20, 30, 40] {
+        let s2 = eta * eta * sigma * sigma * (q.powi(2 * steps as i32) - 1.0) / (q * q - 1.0);
+        let s = s2.sqrt();
+        let (mut sum_sq, mut inside) = (0.0, 0usize);
+        for _ in 0..runs {
+            let mut opt = sgd(eta);
+            let mut theta = DVector::zeros(2);
+            for _ in 0..steps {
+                let g = f.gradient(&theta).map(|gi| gi + sigma * rng.normal());
+                opt.step(&mut theta, &g).unwrap();
+            }
+            sum_sq += theta[1] * theta[1];
+            inside += usize::from(theta[1].abs() < r);
+        }
+        let n = runs as f64;
+        // E y^2 = s^2 with Var(y^2) = 2 s^4 for a centred Gaussian: 4.5 standard
+        // errors of the mean (the rounding of the runs is far below: u per step).
+        let mean_sq = sum_sq / n;
+        assert!(
+            (mean_sq - s2).abs() <= 4.5 * s2 * (2.0 / n).sqrt(),
+            "T = {steps}: {mean_sq} vs {s2}"
+        );
+        // The fraction still inside |y| < r, against the exact Gaussian
+        // probability (a binomial proportion: standard error sqrt(p(1-p)/n)).
+        let p = erf(r / (s * std::f64::consts::SQRT_2));
+        let frac = inside as f64 / n;
+        let se = (p * (1.0 - p) / n).sqrt().max(1.0 / n);
+        assert!((frac - p).abs() <= 4.5 * se, "T = {steps}: {frac} vs {p}");
+        assert!(p <= (2.0 / std::f64::consts::PI).sqrt() * r / s);
+    }
+}
+
+/// The error function, by its Taylor series for |x| <= 3 and by the bound
+/// erf = 1 beyond (the remainder is below 2e-5 there, and the test uses it only
+/// where the probability is compared at the scale of a standard error).
+fn erf(x: f64) -> f64 {
+    if x.abs() > 3.0 {
+        return x.signum();
+    }
+    // erf x = (2/sqrt pi) sum_k (-1)^k x^{2k+1} / (k! (2k+1)); at |x| <= 3 the
+    // terms fall below 1e-17 of the sum by k = 60.
+    let mut term = x;
+    let mut sum = x;
+    for k in 1..80 {
+        term *= -x * x / k as f64;
+        sum += term / (2 * k + 1) as f64;
+    }
+    sum * 2.0 / std::f64::consts::PI.sqrt()
+}
