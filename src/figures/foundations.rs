@@ -1,13 +1,14 @@
 //! Figures of the Foundations part: gradient descent near a strict saddle, and
 //! SGD under gradient noise with three step-size schedules.
 
-use nalgebra::DVector;
+use nalgebra::{DMatrix, DVector};
 use plotters::prelude::*;
 
 use super::{FAMILY, Figure, FigureError, fail, lines_with_legend};
 use crate::optim::{Optimizer, Sgd, SgdConfig};
 use crate::problems::Objective;
 use crate::problems::noisy::NoisyQuadratic;
+use crate::problems::quadratic::Quadratic;
 use crate::problems::quadratic::SplitMix64;
 use crate::problems::saddle::Saddle;
 
@@ -42,6 +43,8 @@ fn chart_over_steps(
                 .configure_mesh()
                 .light_line_style(RGBColor(235, 235, 235))
                 .label_style((FAMILY, 13))
+                .x_label_formatter(&|x| format!("{x:.0}"))
+                .y_label_formatter(&|y| format!("{y:.0e}"))
                 .x_desc("step t")
                 .y_desc(y_desc)
                 .axis_desc_style((FAMILY, 14))
@@ -161,6 +164,76 @@ pub fn sgd_noise() -> Result<Figure, FigureError> {
         "mean of L(θ_t) − L* over 100 runs",
         (1.0, steps as f64),
         (1e-4, 10.0),
+        true,
+        series,
+    )
+}
+
+/// Gradient descent with `eta = 1/ell` on two quadratics: a convex one whose
+/// spectrum spreads over `1, 10^-1, ..., 10^-6` (so no useful strong convexity)
+/// and a strongly convex one with `kappa = 100`, each with its guaranteed bound;
+/// the gap `L(theta_t) - L*` on log-log axes.
+pub fn gd_rates() -> Result<Figure, FigureError> {
+    const NAME: &str = "gd-rates";
+    const FLOOR: f64 = 1e-8;
+    let steps = 10_000usize;
+    let gaps = |lambda: Vec<f64>| -> Result<Vec<f64>, FigureError> {
+        let n = lambda.len();
+        let a = DMatrix::from_diagonal(&DVector::from_vec(lambda));
+        let f = Quadratic::new(a, DVector::zeros(n)).map_err(fail(NAME))?;
+        let mut opt = Sgd::new(SgdConfig {
+            lr: 1.0,
+            ..SgdConfig::default()
+        })
+        .map_err(fail(NAME))?;
+        let mut theta = DVector::from_element(n, 1.0);
+        let mut out = vec![f.value(&theta)];
+        for _ in 0..steps {
+            let g = f.gradient(&theta);
+            opt.step(&mut theta, &g).map_err(fail(NAME))?;
+            out.push(f.value(&theta));
+        }
+        Ok(out)
+    };
+    // Both have ell = 1, so eta = 1 and theta* = 0, L* = 0.
+    let convex = gaps((0..=6).map(|k| 10f64.powi(-k)).collect())?;
+    let strong = gaps(vec![1.0, 0.1, 0.01])?;
+    let r2_convex = 7.0; // |theta_0|^2 with theta_0 = (1, ..., 1) in 7 dimensions
+    let keep = |points: Vec<(f64, f64)>| -> Vec<(f64, f64)> {
+        points.into_iter().filter(|&(_, y)| y >= FLOOR).collect()
+    };
+    let over = |values: &[f64]| -> Vec<(f64, f64)> {
+        keep(
+            values
+                .iter()
+                .enumerate()
+                .skip(1)
+                .map(|(t, &v)| (t as f64, v))
+                .collect(),
+        )
+    };
+    let bound = |h: &dyn Fn(f64) -> f64| -> Vec<(f64, f64)> {
+        keep((1..=steps).map(|t| (t as f64, h(t as f64))).collect())
+    };
+    let strong0 = strong[0];
+    let series = vec![
+        ("convex, spectrum 1 … 10⁻⁶", over(&convex)),
+        (
+            "its bound |θ₀ − θ*|²/(2ηt)",
+            bound(&|t| r2_convex / (2.0 * t)),
+        ),
+        ("strongly convex, κ = 100", over(&strong)),
+        (
+            "its bound (1 − 1/κ)ᵗ (L(θ₀) − L*)",
+            bound(&|t| 0.99f64.powf(t) * strong0),
+        ),
+    ];
+    chart_over_steps(
+        NAME,
+        "Gradient descent with η = 1/ℓ: sublinear and linear rates",
+        "L(θ_t) − L*",
+        (1.0, steps as f64),
+        (FLOOR, 10.0),
         true,
         series,
     )

@@ -69,6 +69,7 @@ pub fn all() -> Result<Vec<Figure>, FigureError> {
         first_order::reddi()?,
         first_order::rprop_drift()?,
         first_order::weight_decay()?,
+        foundations::gd_rates()?,
         foundations::saddle_escape()?,
         foundations::sgd_noise()?,
         second_order::newton_vs_gd()?,
