@@ -281,6 +281,7 @@ fn check_matches_pytorch(function: &str) {
 }
 
 // claim: optax-conventions
+// claim-external: checks that the Optax fixtures are pinned and complete
 /// Every Optax file is present, pinned and fit for the tolerance's derivation.
 #[test]
 fn optax_fixtures_are_pinned_and_complete() {
@@ -435,6 +436,7 @@ fn optax_rmsprop_matches_pytorch_only_without_eps_in_sqrt() {
 }
 
 // claim: optax-conventions
+// claim-external: compares Optax's and PyTorch's fixtures with each other
 /// `optax.adagrad` differs from PyTorch's `Adagrad` by default: its accumulator
 /// starts at 0.1 and eps 1e-7 sits inside the square root.
 #[test]

@@ -132,18 +132,24 @@ fn robbins_monro_limits() {
         m * m + v
     );
     // Summable 0.5/t^2: the mean freezes at theta_0 prod (1 - 0.5/t^2) =
-    // theta_0 sin(pi x)/(pi x) with x = 1/sqrt 2 (Euler's product). The tail of
-    // the product beyond n changes it by a factor exp(-0.5/n) at most: 5e-7.
-    let rates: Vec<f64> = (1..=n).map(|t| 0.5 / (t as f64 * t as f64)).collect();
-    let summable = exact_moments(mu, sigma, theta0, &rates);
+    // theta_0 sin(pi x)/(pi x) with x = 1/sqrt 2 (Euler's product). The mean is
+    // gradient descent without noise, so the crate's SGD on the noiseless
+    // problem (sigma = 0) computes it. The tail of the product beyond 10^5 steps
+    // changes it by a factor exp(-0.5/10^5) at most (5e-6 relative); the
+    // rounding of 10^5 steps is about 10^5 u, far below.
+    let noiseless = NoisyQuadratic::new(mu, 0.0, 1).unwrap();
+    let mut opt = sgd(0.5);
+    let mut theta = DVector::from_element(1, theta0);
+    let mut rng = SplitMix64::new(0);
+    for t in 1..=100_000u64 {
+        opt.set_lr(0.5 / (t as f64 * t as f64)).unwrap();
+        let g = noiseless.sample_gradient(&theta, &mut rng);
+        opt.step(&mut theta, &g).unwrap();
+    }
     let x = std::f64::consts::FRAC_1_SQRT_2;
     let pix = std::f64::consts::PI * x;
     let frozen = theta0 * pix.sin() / pix;
-    assert!(
-        (summable[n].0 - frozen).abs() <= 1e-6 * theta0,
-        "{}",
-        summable[n].0
-    );
+    assert!((theta[0] - frozen).abs() <= 6e-6 * theta0, "{}", theta[0]);
     assert!(frozen > 0.7, "the mean stays far from the minimizer 0");
     // Non-summable, square-summable 0.5/t^0.6: the second moment tends to 0, like
     // eta_t sigma^2/(2 mu) (the floor of the current step).

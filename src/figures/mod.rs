@@ -19,6 +19,7 @@ use crate::problems::Objective;
 
 mod first_order;
 mod foundations;
+mod quasi_newton;
 mod second_order;
 
 /// A figure: its file name (`<name>.svg`) and its SVG text.
@@ -75,6 +76,7 @@ pub fn all() -> Result<Vec<Figure>, FigureError> {
         second_order::newton_vs_gd()?,
         second_order::fisher_fields()?,
         second_order::units()?,
+        quasi_newton::lbfgs_rosenbrock()?,
     ])
 }
 

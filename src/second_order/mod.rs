@@ -2,5 +2,6 @@
 //! natural gradient.
 
 pub mod diagonal;
+pub mod lbfgs;
 pub mod natural;
 pub mod newton;
