@@ -19,6 +19,7 @@ use crate::problems::Objective;
 
 mod adaptive;
 mod first_order;
+mod foundations;
 mod momentum;
 mod quasi_newton;
 mod second_order;
@@ -73,6 +74,9 @@ pub fn all() -> Result<Vec<Figure>, FigureError> {
         momentum::momentum_rates()?,
         adaptive::adaptive_rates()?,
         first_order::weight_decay()?,
+        foundations::gd_rates()?,
+        foundations::saddle_escape()?,
+        foundations::sgd_noise()?,
         second_order::newton_vs_gd()?,
         second_order::fisher_fields()?,
         second_order::units()?,
