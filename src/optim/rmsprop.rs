@@ -118,6 +118,9 @@ impl Buffers for RmsPropState {
             b[i] = c.grad_avg;
         }
     }
+    fn has_momentum_buffer(&self) -> bool {
+        self.momentum_buffer.is_some()
+    }
     fn non_finite(c: &RmsPropCoord) -> Option<&'static str> {
         first_non_finite(&[
             ("square_avg", c.square_avg),
@@ -133,6 +136,10 @@ impl Rule for RmsPropConfig {
 
     fn lr_mut(&mut self) -> &mut f64 {
         &mut self.lr
+    }
+
+    fn momentum_mut(&mut self) -> Option<&mut f64> {
+        Some(&mut self.momentum)
     }
 
     fn validate(&self) -> Result<(), HyperError> {

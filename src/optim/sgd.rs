@@ -82,6 +82,9 @@ impl Buffers for SgdState {
             b[i] = c;
         }
     }
+    fn has_momentum_buffer(&self) -> bool {
+        self.momentum_buffer.is_some()
+    }
     fn non_finite(c: &f64) -> Option<&'static str> {
         first_non_finite(&[("momentum_buffer", *c)])
     }
@@ -93,6 +96,10 @@ impl Rule for SgdConfig {
 
     fn lr_mut(&mut self) -> &mut f64 {
         &mut self.lr
+    }
+
+    fn momentum_mut(&mut self) -> Option<&mut f64> {
+        Some(&mut self.momentum)
     }
 
     fn validate(&self) -> Result<(), HyperError> {
