@@ -681,3 +681,93 @@ proptest::proptest! {
         check_chain(Schedule::CosineAnnealingLR(CosineAnnealingLR::new(t_max)), base, t_max);
     }
 }
+
+// ---------------------------------------------------------------------------
+// Claim sgd-noise-floor.
+
+/// The exact mean `m_t` and variance `s_t` of SGD's iterate on `a θ² / 2` with
+/// gradient noise of standard deviation `sigma`, from `θ_0 = theta0`, for rates
+/// `rate(t)`: `m_t = (1 - η_t a) m_{t-1}`, `s_t = (1 - η_t a)² s_{t-1} + η_t² σ²`.
+fn moments(
+    rate: &dyn Fn(u64) -> f64,
+    a: f64,
+    sigma: f64,
+    theta0: f64,
+    steps: u64,
+) -> Vec<(f64, f64)> {
+    let (mut m, mut s) = (theta0, 0.0);
+    (1..=steps)
+        .map(|t| {
+            let c = 1.0 - rate(t) * a;
+            m *= c;
+            s = c * c * s + rate(t) * rate(t) * sigma * sigma;
+            (m, s)
+        })
+        .collect()
+}
+
+/// The simulation that draws the figure `robbins-monro` agrees with the exact
+/// second moment, at a statistical tolerance of 5 standard errors.
+// claim: sgd-noise-floor
+#[test]
+fn sgd_noise_floor_simulation_matches_the_recursion() {
+    use descent::figures::schedules::noisy_quadratic;
+    let (a, sigma, theta0, steps, runs) = (1.0, 1.0, 5.0, 400u64, 2000u64);
+    type Rate = Box<dyn Fn(u64) -> f64>;
+    let rates: [(&str, Rate); 3] = [
+        ("constant 0.1", Box::new(|_| 0.1)),
+        ("constant 0.01", Box::new(|_| 0.01)),
+        ("1/(t + 10)", Box::new(|t| 1.0 / (t as f64 + 10.0))),
+    ];
+    for (label, rate) in &rates {
+        let sim = noisy_quadratic(rate.as_ref(), a, sigma, theta0, steps, runs).unwrap();
+        let exact = moments(rate.as_ref(), a, sigma, theta0, steps);
+        for t in [1usize, 10, 50, 100, 200, 400] {
+            let (m, s) = exact[t - 1];
+            // θ_t is Gaussian: E[θ²] = m² + s and Var(θ²) = 2 s² + 4 m² s. The
+            // simulated mean loss a θ² / 2 averages `runs` independent draws.
+            let mean = 0.5 * a * (m * m + s);
+            let sd = 0.5 * a * ((2.0 * s * s + 4.0 * m * m * s) / runs as f64).sqrt();
+            let got = sim[t - 1];
+            assert!(
+                (got - mean).abs() <= 5.0 * sd,
+                "{label}: t = {t}: simulated {got}, exact {mean} (sd {sd})"
+            );
+        }
+    }
+}
+
+/// The recursion's limits: the constant-rate floor `η σ² / (2 (2 - η a))`, and
+/// for `η_t = 1 / (a (t + t0))` the exact `E[θ_t²] = (t0² θ_0² + t σ²/a²) / (t + t0)²`.
+// claim: sgd-noise-floor
+#[test]
+fn sgd_noise_floor_limits() {
+    let (sigma, theta0) = (0.7, 3.0);
+    for (a, eta) in [(1.0, 0.1), (1.0, 0.01), (4.0, 0.3), (0.5, 3.9)] {
+        let exact = moments(&|_| eta, a, sigma, theta0, 200_000);
+        let (m, s) = *exact.last().unwrap();
+        let loss = 0.5 * a * (m * m + s);
+        let floor = eta * sigma * sigma / (2.0 * (2.0 - eta * a));
+        // The fixed-point iteration converges geometrically; what remains is
+        // rounding of a contraction, a few u relative per step, absorbed: 1e-10.
+        assert!(
+            (loss - floor).abs() <= 1e-10 * floor,
+            "a {a} eta {eta}: {loss} vs {floor}"
+        );
+    }
+    let (a, t0) = (2.0, 7.0);
+    let rate = move |t: u64| 1.0 / (a * (t as f64 + t0));
+    let exact = moments(&rate, a, sigma, theta0, 10_000);
+    for t in [1u64, 10, 100, 1000, 10_000] {
+        let (m, s) = exact[(t - 1) as usize];
+        let tf = t as f64;
+        let want =
+            (t0 * t0 * theta0 * theta0 + tf * sigma * sigma / (a * a)) / ((tf + t0) * (tf + t0));
+        // Each step rounds a handful of times (c <= 8) on non-negative terms, so the
+        // relative error is at most 8 t u: 1e-11 at t = 10^4.
+        assert!(
+            (m * m + s - want).abs() <= 8.0 * tf * U * want + 1e-300,
+            "t {t}"
+        );
+    }
+}
