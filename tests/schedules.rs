@@ -771,3 +771,79 @@ fn sgd_noise_floor_limits() {
         );
     }
 }
+
+// ---------------------------------------------------------------------------
+// The chapter's exercises whose answers are numbers.
+
+/// Exercise 1: StepLR's rates sum to eta_0 s / (1 - gamma) = 10/3 for
+/// eta_0 = 0.1, s = 30, gamma = 0.1.
+#[test]
+fn exercise_schedules_1_step_sum() {
+    let mut opt = sgd(0.1);
+    let mut s = LrScheduler::new(
+        Schedule::StepLR(StepLR {
+            step_size: 30,
+            gamma: 0.1,
+        }),
+        &mut opt,
+    )
+    .unwrap();
+    let mut sum = 0.0;
+    for _ in 0..600 {
+        sum += opt.lr();
+        s.step(&mut opt).unwrap();
+    }
+    // 600 terms, each with a relative error below 20 u, and a tail below
+    // 30 * 0.1 * 1e-20: the sum is 10/3 to 1e-13.
+    assert!((sum - 10.0 / 3.0).abs() < 1e-13, "{sum}");
+}
+
+/// Exercise 2: the first seven rates of LinearLR() on SGD(lr=0.3), as PyTorch
+/// prints them.
+#[test]
+fn exercise_schedules_2_linear_warmup() {
+    let request = r#"{"optimizer": "sgd", "hyper": {"lr": 0.3}, "params": [0],
+        "grads": [[0],[0],[0],[0],[0],[0],[0]], "lr_scheduler": {"name": "LinearLR"}}"#;
+    let out: Value = serde_json::from_str(&replay::replay(request).unwrap()).unwrap();
+    let want = [
+        0.09999999999999999,
+        0.14,
+        0.18000000000000002,
+        0.22000000000000006,
+        0.26000000000000006,
+        0.30000000000000004,
+        0.30000000000000004,
+    ];
+    assert_eq!(common::numbers(&out["lr"], "lr"), want);
+    // Up to rounding, 0.1 + 0.04 k.
+    for (k, lr) in want.iter().enumerate() {
+        assert!((lr - (0.1 + 0.04 * k.min(5) as f64)).abs() < 1e-15);
+    }
+}
+
+/// Exercise 3: OneCycleLR(max_lr=0.1, total_steps=100) peaks at epoch 29 with
+/// momentum 0.85, starts at 0.004 (up to rounding) with momentum 0.95, and ends
+/// near 4e-7.
+#[test]
+fn exercise_schedules_3_one_cycle_peak() {
+    let mut opt = Sgd::new(SgdConfig {
+        momentum: 0.9,
+        ..SgdConfig::default()
+    })
+    .unwrap();
+    let mut s =
+        LrScheduler::new(Schedule::OneCycleLR(OneCycleLR::new(0.1, 100)), &mut opt).unwrap();
+    let mut used = vec![(opt.lr(), opt.momentum().unwrap())];
+    for _ in 1..100 {
+        s.step(&mut opt).unwrap();
+        used.push((opt.lr(), opt.momentum().unwrap()));
+    }
+    let peak = (0..100)
+        .max_by(|&i, &j| used[i].0.total_cmp(&used[j].0))
+        .unwrap();
+    assert_eq!(peak, 29);
+    assert_eq!(used[29], (0.1, 0.85));
+    assert_eq!(used[0].0, 0.0040000000000000036);
+    assert_eq!(used[0].1, 0.95);
+    assert!((used[99].0 - 4e-7).abs() < 1e-20, "{}", used[99].0);
+}
