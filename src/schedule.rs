@@ -546,7 +546,7 @@ impl LrScheduler {
     pub fn step(&mut self, optimizer: &mut dyn Optimizer) -> Result<(), HyperError> {
         let (next, restarts) = self.advance(optimizer.lr())?;
         apply(optimizer, next)?;
-        self.last_epoch += 1;
+        self.last_epoch = self.last_epoch.saturating_add(1);
         self.restarts = restarts;
         self.last_lr = next.lr;
         Ok(())
