@@ -847,3 +847,74 @@ fn exercise_schedules_3_one_cycle_peak() {
     assert_eq!(used[0].1, 0.95);
     assert!((used[99].0 - 4e-7).abs() < 1e-20, "{}", used[99].0);
 }
+
+fn any_f64() -> impl proptest::strategy::Strategy<Value = f64> {
+    use proptest::prelude::*;
+    prop_oneof![
+        Just(0.0),
+        Just(1.0),
+        Just(-1.0),
+        Just(f64::NAN),
+        Just(f64::INFINITY),
+        Just(f64::MAX),
+        Just(f64::MIN_POSITIVE),
+        -2.0f64..2.0,
+    ]
+}
+
+fn any_u64() -> impl proptest::strategy::Strategy<Value = u64> {
+    use proptest::prelude::*;
+    prop_oneof![Just(0u64), Just(1), Just(u64::MAX), 0u64..20]
+}
+
+proptest::proptest! {
+    #![proptest_config(chain_config())]
+
+    /// No input makes a schedule panic: every parameter combination is either
+    /// refused or stepped; a refused step changes nothing; a taken step sets a
+    /// finite, non-negative rate.
+    #[test]
+    fn schedules_never_panic(
+        kind in 0usize..9,
+        x in any_f64(),
+        y in any_f64(),
+        z in any_f64(),
+        n in any_u64(),
+        m in any_u64(),
+        flag in proptest::bool::ANY,
+        lr in any_f64(),
+    ) {
+        let schedule = match kind {
+            0 => Schedule::StepLR(StepLR { step_size: n, gamma: x }),
+            1 => Schedule::MultiStepLR(MultiStepLR { milestones: vec![n, m, 3], gamma: x }),
+            2 => Schedule::ExponentialLR(ExponentialLR { gamma: x }),
+            3 => Schedule::CosineAnnealingLR(CosineAnnealingLR { t_max: n, eta_min: x }),
+            4 => Schedule::LinearLR(LinearLR { start_factor: x, end_factor: y, total_iters: n }),
+            5 => Schedule::ConstantLR(ConstantLR { factor: x, total_iters: n }),
+            6 => Schedule::PolynomialLR(PolynomialLR { total_iters: n, power: x }),
+            7 => Schedule::OneCycleLR(OneCycleLR {
+                max_lr: x,
+                total_steps: n,
+                pct_start: y,
+                cycle_momentum: flag,
+                base_momentum: z,
+                three_phase: !flag,
+                anneal_strategy: if m % 2 == 0 { descent::schedule::Anneal::Cos } else { descent::schedule::Anneal::Linear },
+                ..OneCycleLR::new(0.1, 10)
+            }),
+            _ => Schedule::CosineAnnealingWarmRestarts(CosineAnnealingWarmRestarts { t_0: n, t_mult: m, eta_min: x }),
+        };
+        let Ok(mut opt) = Sgd::new(SgdConfig { lr, momentum: 0.5, ..SgdConfig::default() }) else {
+            return Ok(());
+        };
+        if let Ok(mut s) = LrScheduler::new(schedule, &mut opt) {
+            for _ in 0..30 {
+                let before = (opt.clone(), s.clone());
+                match s.step(&mut opt) {
+                    Ok(()) => proptest::prop_assert!(opt.lr().is_finite() && opt.lr() >= 0.0),
+                    Err(_) => proptest::prop_assert!((opt.clone(), s.clone()) == before),
+                }
+            }
+        }
+    }
+}
