@@ -740,6 +740,7 @@ fn sgd_noise_floor_simulation_matches_the_recursion() {
 /// The recursion's limits: the constant-rate floor `η σ² / (2 (2 - η a))`, and
 /// for `η_t = 1 / (a (t + t0))` the exact `E[θ_t²] = (t0² θ_0² + t σ²/a²) / (t + t0)²`.
 // claim: sgd-noise-floor
+// claim-external: the recursion's limits are mathematics; the simulation test above runs the crate's SGD
 #[test]
 fn sgd_noise_floor_limits() {
     let (sigma, theta0) = (0.7, 3.0);
