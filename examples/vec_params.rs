@@ -1,10 +1,10 @@
-//! Stepping parameters held in a plain `Vec<f64>`: the vector moves into a
-//! `DVector` and back out without copying (nalgebra keeps the same buffer).
+//! Stepping parameters held in a plain `Vec<f64>`: every optimizer takes slices
+//! (`step_slice`), so a `Vec`, an ndarray's memory or a `DVector`'s storage works
+//! without copying.
 //!
 //! Run with `cargo run --example vec_params`.
 
-use descent::optim::{Optimizer, Sgd, SgdConfig};
-use nalgebra::DVector;
+use descent::optim::{Sgd, SgdConfig};
 
 /// The gradient of `f(x) = |x - 3|^2 / 2`.
 fn gradient(x: &[f64]) -> Vec<f64> {
@@ -18,10 +18,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         ..SgdConfig::default()
     })?;
     for _ in 0..60 {
-        let grad = DVector::from_vec(gradient(&params));
-        let mut theta = DVector::from_vec(params); // takes the Vec's buffer
-        sgd.step(&mut theta, &grad)?;
-        params = theta.data.into(); // and gives it back
+        let grad = gradient(&params);
+        sgd.step_slice(&mut params, &grad)?;
     }
     println!("{params:?}");
     assert!(params.iter().all(|p| (p - 3.0).abs() < 1e-12));
