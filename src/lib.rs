@@ -20,6 +20,7 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod clip;
 pub mod error;
 pub mod figures;
 pub mod ledger;
@@ -27,6 +28,7 @@ pub mod optim;
 pub mod problems;
 pub mod replay;
 pub mod run;
+pub mod schedule;
 pub mod second_order;
 
 pub use error::{HyperError, StepError};

@@ -20,7 +20,12 @@ replay reads one JSON object on stdin:
   {\"optimizer\": \"sgd\"|\"adagrad\"|\"rmsprop\"|\"adadelta\"|\"adam\"|\"adamw\"|\"rprop\",
    \"hyper\": {PyTorch's constructor arguments; omitted ones take PyTorch's defaults},
    \"params\": [..], \"grads\": [[..], ..]}   (one row of grads per step)
-and writes {\"params\": [[..], ..]}, the parameters after each step.";
+and writes {\"params\": [[..], ..]}, the parameters after each step. Optional keys,
+applied in PyTorch's order (clip, step, schedule):
+  \"lr_scheduler\": {\"name\": PyTorch's class name, its constructor arguments}
+      (the output then also has \"lr\", the rate each step used)
+  \"clip_grad_norm\": {\"max_norm\": .., \"norm_type\": 2.0|1.0|\"inf\"}
+  \"clip_grad_value\": {\"clip_value\": ..}";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();

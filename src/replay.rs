@@ -10,10 +10,27 @@
 //!
 //! Response: `{"params": [[...], [...]]}`, the parameters after each step. Numbers
 //! are read and written so that every `f64` round-trips exactly.
+//!
+//! A request may also carry, applied per step in PyTorch's loop order
+//! `clip -> optimizer.step() -> scheduler.step()`:
+//!
+//! - `"lr_scheduler": {"name": "<PyTorch class name>", <its constructor arguments
+//!   by PyTorch's names>}` (see [`crate::schedule`]); the response then also has
+//!   `"lr"`, the learning rate each step used;
+//! - `"clip_grad_norm": {"max_norm": .., "norm_type": 2.0 | 1.0 | "inf",
+//!   "error_if_nonfinite": false}` or `"clip_grad_value": {"clip_value": ..}` (not
+//!   both), applied to each gradient row before its step (see [`crate::clip`]).
 
 use nalgebra::DVector;
 use serde_json::{Map, Value};
 
+use crate::schedule::{
+    Anneal, ConstantLR, CosineAnnealingLR, CosineAnnealingWarmRestarts, ExponentialLR, LinearLR,
+    LrScheduler, MultiStepLR, OneCycleLR, PolynomialLR, Schedule, StepLR,
+};
+
+use crate::clip::{self, NormType};
+use crate::error::HyperError;
 use crate::optim::{
     AdadeltaConfig, AdagradConfig, AdamConfig, Amsgrad, Optim, Optimizer, RmsPropConfig,
     RpropConfig, Rule, SgdConfig, WeightDecay,
@@ -76,10 +93,20 @@ pub fn replay(request: &str) -> Result<String, String> {
     let Value::Object(request) = request else {
         return Err("the request must be a JSON object".into());
     };
+    const KEYS: [&str; 7] = [
+        "optimizer",
+        "hyper",
+        "params",
+        "grads",
+        "lr_scheduler",
+        "clip_grad_norm",
+        "clip_grad_value",
+    ];
     for key in request.keys() {
-        if !["optimizer", "hyper", "params", "grads"].contains(&key.as_str()) {
+        if !KEYS.contains(&key.as_str()) {
             return Err(format!(
-                "unknown key {key:?} (expected optimizer, hyper, params, grads)"
+                "unknown key {key:?} (expected one of {})",
+                KEYS.join(", ")
             ));
         }
     }
@@ -117,19 +144,357 @@ pub fn replay(request: &str) -> Result<String, String> {
     };
 
     let mut optimizer = build(name, hyper)?;
+    let clip = clipping(&request)?;
+    let mut scheduler = match request.get("lr_scheduler") {
+        None => None,
+        Some(value) => {
+            let schedule = schedule(value)?;
+            let who = schedule.name();
+            Some(
+                LrScheduler::new(schedule, optimizer.as_mut())
+                    .map_err(|e| scheduler_error(who, &e))?,
+            )
+        }
+    };
     let mut theta = params;
     let mut out = Vec::with_capacity(grads.len());
+    let mut lrs = Vec::with_capacity(grads.len());
     for (k, g) in grads.iter().enumerate() {
+        let mut g = g.clone();
+        match clip {
+            Clip::None => {}
+            Clip::Norm {
+                max_norm,
+                norm_type,
+                error_if_nonfinite,
+            } => {
+                clip::clip_grad_norm(g.as_mut_slice(), max_norm, norm_type, error_if_nonfinite)
+                    .map_err(|e| format!("step {} (grads[{k}]): {e}", k + 1))?;
+            }
+            Clip::Value(clip_value) => {
+                clip::clip_grad_value(g.as_mut_slice(), clip_value)
+                    .map_err(|e| format!("step {} (grads[{k}]): {e}", k + 1))?;
+            }
+        }
+        lrs.push(number(optimizer.lr()));
         optimizer
-            .step(&mut theta, g)
+            .step(&mut theta, &g)
             .map_err(|e| format!("step {} (grads[{k}]): {e}", k + 1))?;
         out.push(Value::Array(
             theta.iter().map(|&x| number(x)).collect::<Vec<_>>(),
         ));
+        if let Some(s) = scheduler.as_mut() {
+            let who = s.schedule().name();
+            let stepped = if k + 1 == grads.len() {
+                // PyTorch's last scheduler.step() sets a rate no step uses; it is
+                // computed (so that its errors show) but not applied.
+                s.peek(optimizer.lr()).map(|_| ())
+            } else {
+                s.step(optimizer.as_mut())
+            };
+            stepped.map_err(|e| format!("step {}: {}", k + 1, scheduler_error(who, &e)))?;
+        }
     }
     let mut response = Map::new();
     response.insert("params".into(), Value::Array(out));
+    if scheduler.is_some() {
+        response.insert("lr".into(), Value::Array(lrs));
+    }
     Ok(Value::Object(response).to_string())
+}
+
+/// A scheduler's error, naming `lr_scheduler.<param>` when the parameter is the
+/// schedule's own, or the optimizer's parameter that refused the value.
+fn scheduler_error(who: &str, e: &HyperError) -> String {
+    if e.optimizer == who {
+        format!(
+            "lr_scheduler.{}: {} is outside its valid range {}",
+            e.param, e.value, e.range
+        )
+    } else {
+        format!("lr_scheduler: {e}")
+    }
+}
+
+/// The clipping a request asks for.
+#[derive(Clone, Copy)]
+enum Clip {
+    None,
+    Norm {
+        max_norm: f64,
+        norm_type: NormType,
+        error_if_nonfinite: bool,
+    },
+    Value(f64),
+}
+
+fn clipping(request: &Map<String, Value>) -> Result<Clip, String> {
+    let norm = request.get("clip_grad_norm");
+    let value = request.get("clip_grad_value");
+    if norm.is_some() && value.is_some() {
+        return Err("clip_grad_value: use either clip_grad_norm or clip_grad_value".into());
+    }
+    if let Some(v) = norm {
+        let args = Args::new(
+            v,
+            "clip_grad_norm",
+            &["max_norm", "norm_type", "error_if_nonfinite"],
+        )?;
+        let max_norm = args.float("max_norm", None)?;
+        let norm_type = match args.0.get("norm_type") {
+            None => NormType::Two,
+            Some(Value::String(s)) if s == "inf" => NormType::Inf,
+            Some(x) if x.as_f64() == Some(2.0) => NormType::Two,
+            Some(x) if x.as_f64() == Some(1.0) => NormType::One,
+            Some(_) => {
+                return Err("clip_grad_norm.norm_type: expected 2.0, 1.0 or \"inf\"".to_string());
+            }
+        };
+        let error_if_nonfinite = args.flag("error_if_nonfinite", false)?;
+        crate::optim::hyper::non_negative("clip_grad_norm", "max_norm", max_norm).map_err(|e| {
+            format!(
+                "clip_grad_norm.max_norm: {} is outside its valid range {}",
+                e.value, e.range
+            )
+        })?;
+        return Ok(Clip::Norm {
+            max_norm,
+            norm_type,
+            error_if_nonfinite,
+        });
+    }
+    if let Some(v) = value {
+        let args = Args::new(v, "clip_grad_value", &["clip_value"])?;
+        let clip_value = args.float("clip_value", None)?;
+        if clip_value < 0.0 {
+            return Err(format!(
+                "clip_grad_value.clip_value: {clip_value:?} is outside its valid range [0, inf)"
+            ));
+        }
+        return Ok(Clip::Value(clip_value));
+    }
+    Ok(Clip::None)
+}
+
+/// The constructor arguments of a scheduler or a clip: a JSON object whose keys are
+/// checked against a list, read with messages that name `<what>.<key>`.
+struct Args<'a>(&'a Map<String, Value>, &'static str);
+
+impl<'a> Args<'a> {
+    fn new(value: &'a Value, what: &'static str, keys: &[&str]) -> Result<Self, String> {
+        let Value::Object(map) = value else {
+            return Err(format!("{what}: expected an object"));
+        };
+        for key in map.keys() {
+            let named = what == "lr_scheduler" && key == "name";
+            if !named && !keys.contains(&key.as_str()) {
+                return Err(format!(
+                    "{what}.{key}: unknown key (expected one of {})",
+                    keys.join(", ")
+                ));
+            }
+        }
+        Ok(Args(map, what))
+    }
+
+    fn float(&self, key: &str, default: Option<f64>) -> Result<f64, String> {
+        match (self.0.get(key), default) {
+            (None, Some(d)) => Ok(d),
+            (None, None) => Err(format!("{}.{key}: missing", self.1)),
+            (Some(v), _) => v
+                .as_f64()
+                .ok_or_else(|| format!("{}.{key}: expected a number", self.1)),
+        }
+    }
+
+    fn int(&self, key: &str, default: Option<u64>) -> Result<u64, String> {
+        match (self.0.get(key), default) {
+            (None, Some(d)) => Ok(d),
+            (None, None) => Err(format!("{}.{key}: missing", self.1)),
+            (Some(v), _) => v
+                .as_u64()
+                .ok_or_else(|| format!("{}.{key}: expected a non-negative integer", self.1)),
+        }
+    }
+
+    fn flag(&self, key: &str, default: bool) -> Result<bool, String> {
+        match self.0.get(key) {
+            None => Ok(default),
+            Some(Value::Bool(b)) => Ok(*b),
+            Some(_) => Err(format!("{}.{key}: expected true or false", self.1)),
+        }
+    }
+}
+
+/// The scheduler names `lr_scheduler` accepts: PyTorch's class names.
+pub const SCHEDULERS: [&str; 9] = [
+    "StepLR",
+    "MultiStepLR",
+    "ExponentialLR",
+    "CosineAnnealingLR",
+    "LinearLR",
+    "ConstantLR",
+    "PolynomialLR",
+    "OneCycleLR",
+    "CosineAnnealingWarmRestarts",
+];
+
+/// Reads a request's `lr_scheduler` object: `name` is PyTorch's class name, the
+/// other keys its constructor arguments (omitted ones take PyTorch's defaults).
+/// The message of an error names the key, as `lr_scheduler.<key>`. Ranges are
+/// checked when the scheduler is attached ([`LrScheduler::new`]).
+pub fn schedule(value: &Value) -> Result<Schedule, String> {
+    let name = match value.get("name") {
+        Some(Value::String(s)) => s.as_str(),
+        Some(_) => return Err("lr_scheduler.name: expected a string".into()),
+        None if value.is_object() => return Err("lr_scheduler.name: missing".into()),
+        None => return Err("lr_scheduler: expected an object".into()),
+    };
+    let keys: &[&str] = match name {
+        "StepLR" => &["step_size", "gamma"],
+        "MultiStepLR" => &["milestones", "gamma"],
+        "ExponentialLR" => &["gamma"],
+        "CosineAnnealingLR" => &["T_max", "eta_min"],
+        "LinearLR" => &["start_factor", "end_factor", "total_iters"],
+        "ConstantLR" => &["factor", "total_iters"],
+        "PolynomialLR" => &["total_iters", "power"],
+        "OneCycleLR" => &[
+            "max_lr",
+            "total_steps",
+            "epochs",
+            "steps_per_epoch",
+            "pct_start",
+            "anneal_strategy",
+            "cycle_momentum",
+            "base_momentum",
+            "max_momentum",
+            "div_factor",
+            "final_div_factor",
+            "three_phase",
+        ],
+        "CosineAnnealingWarmRestarts" => &["T_0", "T_mult", "eta_min"],
+        _ => {
+            return Err(format!(
+                "lr_scheduler.name: unknown scheduler {name:?} (expected one of {})",
+                SCHEDULERS.join(", ")
+            ));
+        }
+    };
+    let a = Args::new(value, "lr_scheduler", keys)?;
+    Ok(match name {
+        "StepLR" => Schedule::StepLR(StepLR {
+            step_size: a.int("step_size", None)?,
+            gamma: a.float("gamma", Some(0.1))?,
+        }),
+        "MultiStepLR" => {
+            let milestones = match a.0.get("milestones") {
+                Some(Value::Array(items)) => items
+                    .iter()
+                    .enumerate()
+                    .map(|(i, m)| {
+                        m.as_u64().ok_or_else(|| {
+                            format!("lr_scheduler.milestones[{i}]: expected a non-negative integer")
+                        })
+                    })
+                    .collect::<Result<Vec<_>, _>>()?,
+                Some(_) => {
+                    return Err(
+                        "lr_scheduler.milestones: expected an array of integers".to_string()
+                    );
+                }
+                None => return Err("lr_scheduler.milestones: missing".to_string()),
+            };
+            Schedule::MultiStepLR(MultiStepLR {
+                milestones,
+                gamma: a.float("gamma", Some(0.1))?,
+            })
+        }
+        "ExponentialLR" => Schedule::ExponentialLR(ExponentialLR {
+            gamma: a.float("gamma", None)?,
+        }),
+        "CosineAnnealingLR" => Schedule::CosineAnnealingLR(CosineAnnealingLR {
+            t_max: a.int("T_max", None)?,
+            eta_min: a.float("eta_min", Some(0.0))?,
+        }),
+        "LinearLR" => {
+            let d = LinearLR::default();
+            Schedule::LinearLR(LinearLR {
+                start_factor: a.float("start_factor", Some(d.start_factor))?,
+                end_factor: a.float("end_factor", Some(d.end_factor))?,
+                total_iters: a.int("total_iters", Some(d.total_iters))?,
+            })
+        }
+        "ConstantLR" => {
+            let d = ConstantLR::default();
+            Schedule::ConstantLR(ConstantLR {
+                factor: a.float("factor", Some(d.factor))?,
+                total_iters: a.int("total_iters", Some(d.total_iters))?,
+            })
+        }
+        "PolynomialLR" => {
+            let d = PolynomialLR::default();
+            Schedule::PolynomialLR(PolynomialLR {
+                total_iters: a.int("total_iters", Some(d.total_iters))?,
+                power: a.float("power", Some(d.power))?,
+            })
+        }
+        "OneCycleLR" => {
+            let max_lr = a.float("max_lr", None)?;
+            let total_steps = match a.0.get("total_steps") {
+                Some(_) => a.int("total_steps", None)?,
+                None => {
+                    let (epochs, per) = match (a.0.get("epochs"), a.0.get("steps_per_epoch")) {
+                        (Some(_), Some(_)) => {
+                            (a.int("epochs", None)?, a.int("steps_per_epoch", None)?)
+                        }
+                        _ => {
+                            return Err("lr_scheduler.total_steps: missing (give total_steps, \
+                                        or epochs and steps_per_epoch)"
+                                .to_string());
+                        }
+                    };
+                    if epochs == 0 {
+                        return Err("lr_scheduler.epochs: 0 is outside its valid range [1, inf)"
+                            .to_string());
+                    }
+                    if per == 0 {
+                        return Err(
+                            "lr_scheduler.steps_per_epoch: 0 is outside its valid range [1, inf)"
+                                .to_string(),
+                        );
+                    }
+                    epochs.checked_mul(per).ok_or_else(|| {
+                        "lr_scheduler.steps_per_epoch: epochs * steps_per_epoch overflows"
+                            .to_string()
+                    })?
+                }
+            };
+            let mut s = OneCycleLR::new(max_lr, total_steps);
+            s.pct_start = a.float("pct_start", Some(s.pct_start))?;
+            s.anneal_strategy = match a.0.get("anneal_strategy") {
+                None => Anneal::Cos,
+                Some(Value::String(x)) if x == "cos" => Anneal::Cos,
+                Some(Value::String(x)) if x == "linear" => Anneal::Linear,
+                Some(_) => {
+                    return Err(
+                        "lr_scheduler.anneal_strategy: expected \"cos\" or \"linear\"".to_string(),
+                    );
+                }
+            };
+            s.cycle_momentum = a.flag("cycle_momentum", s.cycle_momentum)?;
+            s.base_momentum = a.float("base_momentum", Some(s.base_momentum))?;
+            s.max_momentum = a.float("max_momentum", Some(s.max_momentum))?;
+            s.div_factor = a.float("div_factor", Some(s.div_factor))?;
+            s.final_div_factor = a.float("final_div_factor", Some(s.final_div_factor))?;
+            s.three_phase = a.flag("three_phase", s.three_phase)?;
+            Schedule::OneCycleLR(s)
+        }
+        _ => Schedule::CosineAnnealingWarmRestarts(CosineAnnealingWarmRestarts {
+            t_0: a.int("T_0", None)?,
+            t_mult: a.int("T_mult", Some(1))?,
+            eta_min: a.float("eta_min", Some(0.0))?,
+        }),
+    })
 }
 
 fn number(x: f64) -> Value {

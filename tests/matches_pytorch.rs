@@ -447,12 +447,14 @@ fn matches_pytorch_fixtures_cover_every_optimizer() {
                 .into_owned()
         })
         .filter(|f| f.ends_with(".json"))
-        // The fixtures of the other generators (L-BFGS's `descent run` cases, and
-        // optimizers `replay` does not know yet) are checked by their own tests.
+        // The fixtures of the other generators (L-BFGS's `descent run` cases,
+        // optimizers `replay` does not know yet, schedules and clipping) are checked
+        // by their own tests.
         .filter(|f| {
             let text = fs::read_to_string(fixture_dir("pytorch").join(f)).unwrap_or_default();
             let other = text.contains("\"generator\": \"scripts/reference/generate_lbfgs.py\"")
-                || text.contains("\"generator\": \"scripts/reference/generate_more.py\"");
+                || text.contains("\"generator\": \"scripts/reference/generate_more.py\"")
+                || text.contains("\"generator\": \"scripts/reference/generate_schedules.py\"");
             !other
                 || descent::replay::OPTIMIZERS
                     .iter()

@@ -47,3 +47,62 @@ def torch_replay(request):
         opt.step()
         out.append(p.detach().reshape(-1).tolist())
     return out
+
+
+SCHEDULERS = {
+    name: getattr(torch.optim.lr_scheduler, name)
+    for name in (
+        "StepLR",
+        "MultiStepLR",
+        "ExponentialLR",
+        "CosineAnnealingLR",
+        "LinearLR",
+        "ConstantLR",
+        "PolynomialLR",
+        "OneCycleLR",
+        "CosineAnnealingWarmRestarts",
+    )
+}
+
+
+def norm_type(value):
+    """A replay request's norm_type (a number or "inf") as PyTorch takes it."""
+    return float("inf") if value == "inf" else float(value)
+
+
+def torch_replay_loop(request):
+    """Run a request that may carry lr_scheduler, clip_grad_norm or clip_grad_value
+    in PyTorch's loop order: clip, optimizer.step(), scheduler.step().
+
+    Returns {"params": rows, "lr": the rate each step used} ("lr" only with a
+    scheduler), as Python floats.
+    """
+    hyper = dict(request.get("hyper", {}))
+    for key in ("betas", "etas", "step_sizes"):
+        if key in hyper:
+            hyper[key] = tuple(hyper[key])
+    p = torch.nn.Parameter(torch.tensor(request["params"], dtype=torch.float64))
+    opt = CLASSES[request["optimizer"]]([p], foreach=False, **hyper)
+    sched = None
+    if "lr_scheduler" in request:
+        args = dict(request["lr_scheduler"])
+        sched = SCHEDULERS[args.pop("name")](opt, **args)
+    out, lrs = [], []
+    for g in request["grads"]:
+        p.grad = torch.tensor(g, dtype=torch.float64)
+        if "clip_grad_norm" in request:
+            c = request["clip_grad_norm"]
+            torch.nn.utils.clip_grad_norm_(
+                [p], c["max_norm"], norm_type(c.get("norm_type", 2.0))
+            )
+        if "clip_grad_value" in request:
+            torch.nn.utils.clip_grad_value_([p], request["clip_grad_value"]["clip_value"])
+        lrs.append(opt.param_groups[0]["lr"])
+        opt.step()
+        out.append(p.detach().tolist())
+        if sched is not None:
+            sched.step()
+    result = {"params": out}
+    if sched is not None:
+        result["lr"] = lrs
+    return result

@@ -22,6 +22,7 @@ mod first_order;
 mod foundations;
 mod momentum;
 mod quasi_newton;
+pub mod schedules;
 mod second_order;
 
 /// A figure: its file name (`<name>.svg`) and its SVG text.
@@ -81,6 +82,8 @@ pub fn all() -> Result<Vec<Figure>, FigureError> {
         second_order::fisher_fields()?,
         second_order::units()?,
         quasi_newton::lbfgs_rosenbrock()?,
+        schedules::schedules()?,
+        schedules::robbins_monro()?,
     ])
 }
 

@@ -230,6 +230,10 @@ impl Config for AdamConfig {
         &mut self.lr
     }
 
+    fn momentum_mut(&mut self) -> Option<&mut f64> {
+        Some(&mut self.betas.0)
+    }
+
     fn validate(&self) -> Result<(), HyperError> {
         hyper::non_negative(Self::NAME, "lr", self.lr)?;
         hyper::unit_half_open(Self::NAME, "betas[0]", self.betas.0)?;

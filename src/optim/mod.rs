@@ -71,6 +71,32 @@ pub trait Optimizer {
 
     /// The optimizer's name, as `descent replay` spells it.
     fn name(&self) -> &'static str;
+
+    /// The learning rate the next step will use.
+    fn lr(&self) -> f64;
+
+    /// Sets the learning rate for the next steps, keeping the state (what a
+    /// learning-rate schedule does). A negative or non-finite rate is refused and
+    /// nothing changes.
+    fn set_lr(&mut self, lr: f64) -> Result<(), HyperError>;
+
+    /// The momentum coefficient a schedule may cycle (PyTorch's OneCycleLR with
+    /// `cycle_momentum`): SGD's and RMSprop's `momentum`, Adam's `betas[0]`; `None`
+    /// for an optimizer that has neither.
+    fn momentum(&self) -> Option<f64> {
+        None
+    }
+
+    /// Sets the coefficient that [`Optimizer::momentum`] reads. A value outside its
+    /// range, or an optimizer without one, is refused and nothing changes.
+    fn set_momentum(&mut self, momentum: f64) -> Result<(), HyperError> {
+        Err(HyperError {
+            optimizer: self.name(),
+            param: "momentum",
+            value: format!("{momentum:?}"),
+            range: "none: this optimizer has no momentum or betas[0]",
+        })
+    }
 }
 
 /// The buffers of an optimizer's state, read and written one coordinate at a time.
@@ -109,6 +135,11 @@ pub trait Buffers: Clone + PartialEq + Debug {
     #[inline(always)]
     fn is_finite(c: &Self::Coord) -> bool {
         Self::non_finite(c).is_none()
+    }
+    /// Whether the state holds the buffer that a nonzero [`Config::momentum_mut`]
+    /// needs (SGD and RMSprop create it only when built with nonzero momentum).
+    fn has_momentum_buffer(&self) -> bool {
+        true
     }
 }
 
@@ -176,6 +207,11 @@ pub trait Config: Clone + Debug {
     fn validate(&self) -> Result<(), HyperError>;
     /// The learning rate, which a schedule may change between steps.
     fn lr_mut(&mut self) -> &mut f64;
+    /// The momentum coefficient a schedule may cycle (`momentum`, or Adam's
+    /// `betas[0]`), if the optimizer has one.
+    fn momentum_mut(&mut self) -> Option<&mut f64> {
+        None
+    }
 }
 
 /// The per-coordinate state of rule `R` in scalar type `S`.
@@ -267,6 +303,36 @@ impl<S: Scalar, R: Rule<S>> Optim<R, S> {
         Ok(())
     }
 
+    /// Sets the momentum coefficient ([`Config::momentum_mut`]) for the next steps,
+    /// keeping the state. The whole configuration is validated again (e.g. Nesterov
+    /// needs momentum > 0); a refused value changes nothing. Once the state exists
+    /// without a momentum buffer, a nonzero value is refused: PyTorch's SGD would
+    /// start a buffer there, which this crate's state does not model.
+    pub fn set_momentum(&mut self, momentum: f64) -> Result<(), HyperError> {
+        let refuse = |range| HyperError {
+            optimizer: R::NAME,
+            param: "momentum",
+            value: format!("{momentum:?}"),
+            range,
+        };
+        let mut candidate = self.config.clone();
+        let Some(m) = candidate.momentum_mut() else {
+            return Err(refuse("none: this optimizer has no momentum or betas[0]"));
+        };
+        *m = momentum;
+        candidate.validate()?;
+        if momentum != 0.0
+            && self
+                .state
+                .as_ref()
+                .is_some_and(|s| !s.has_momentum_buffer())
+        {
+            return Err(refuse("0 (the state was built without a momentum buffer)"));
+        }
+        self.config = candidate;
+        Ok(())
+    }
+
     /// Forgets the state, as if no step had been taken.
     pub fn reset(&mut self) {
         self.state = None;
@@ -298,6 +364,22 @@ impl<R: Rule> Optimizer for Optim<R> {
 
     fn name(&self) -> &'static str {
         self.config.name()
+    }
+
+    fn lr(&self) -> f64 {
+        *self.config.clone().lr_mut()
+    }
+
+    fn set_lr(&mut self, lr: f64) -> Result<(), HyperError> {
+        Optim::set_lr(self, lr)
+    }
+
+    fn momentum(&self) -> Option<f64> {
+        self.config.clone().momentum_mut().map(|m| *m)
+    }
+
+    fn set_momentum(&mut self, momentum: f64) -> Result<(), HyperError> {
+        Optim::set_momentum(self, momentum)
     }
 }
 

@@ -166,6 +166,9 @@ impl<S: Scalar> Buffers for RmsPropState<S> {
             grad_avg: self.grad_avg.as_mut().map(|b| b.as_mut_slice()),
         }
     }
+    fn has_momentum_buffer(&self) -> bool {
+        self.momentum_buffer.is_some()
+    }
     fn non_finite(c: &RmsPropCoord<S>) -> Option<&'static str> {
         first_non_finite(&[
             ("square_avg", c.square_avg),
@@ -195,6 +198,10 @@ impl Config for RmsPropConfig {
 
     fn lr_mut(&mut self) -> &mut f64 {
         &mut self.lr
+    }
+
+    fn momentum_mut(&mut self) -> Option<&mut f64> {
+        Some(&mut self.momentum)
     }
 
     fn validate(&self) -> Result<(), HyperError> {

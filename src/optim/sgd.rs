@@ -89,6 +89,9 @@ impl<S: Scalar> Buffers for SgdState<S> {
     fn lanes(&mut self) -> Option<&mut [S]> {
         self.momentum_buffer.as_mut().map(|b| b.as_mut_slice())
     }
+    fn has_momentum_buffer(&self) -> bool {
+        self.momentum_buffer.is_some()
+    }
     fn non_finite(c: &S) -> Option<&'static str> {
         first_non_finite(&[("momentum_buffer", *c)])
     }
@@ -114,6 +117,10 @@ impl Config for SgdConfig {
 
     fn lr_mut(&mut self) -> &mut f64 {
         &mut self.lr
+    }
+
+    fn momentum_mut(&mut self) -> Option<&mut f64> {
+        Some(&mut self.momentum)
     }
 
     fn validate(&self) -> Result<(), HyperError> {

@@ -316,6 +316,17 @@ impl Optimizer for SecantDiagonal {
     fn name(&self) -> &'static str {
         Self::NAME
     }
+
+    /// The rate of the curvature-scaled steps (`lr`; the first step uses `lr0`).
+    fn lr(&self) -> f64 {
+        self.config.lr
+    }
+
+    fn set_lr(&mut self, lr: f64) -> Result<(), HyperError> {
+        hyper::check(Self::NAME, "lr", lr, "(0, inf) (finite)", |v| v > 0.0)?;
+        self.config.lr = lr;
+        Ok(())
+    }
 }
 
 // ANCHOR: optimal_rate
