@@ -177,9 +177,13 @@ impl<S: Scalar> Rule<S> for AsgdConfig {
     }
 
     /// The constants of step `t` from `t` alone (the learning rate held fixed).
+    /// The first step uses the initial `eta = lr` and `mu = 1`, whatever `t0` is:
+    /// `1 / max(1, 0 - t0)` would differ from 1 for `t0 < -1`.
     fn prepare(&self, t: u64) -> AsgdStep<S> {
-        let before = t.saturating_sub(1);
-        self.step_from(self.eta_after(before), self.mu_after(before))
+        if t <= 1 {
+            return self.step_from(self.lr, 1.0);
+        }
+        self.step_from(self.eta_after(t - 1), self.mu_after(t - 1))
     }
 
     /// The constants of the next step from the `eta` and `mu` kept in the state.
