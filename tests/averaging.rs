@@ -1,7 +1,12 @@
 //! Claims of the averaging chapter (ASGD): which iterates PyTorch's average holds.
 
-use descent::optim::{Asgd, AsgdConfig, Optimizer};
+mod common;
+
+use common::{fixture_dir, numbers, pinned, rows};
+
+use descent::optim::{Asgd, AsgdConfig, Optimizer, WeightDecay};
 use nalgebra::DVector;
+use serde_json::Value;
 
 /// Unit roundoff of `f64`.
 const U: f64 = f64::EPSILON / 2.0;
@@ -115,4 +120,64 @@ fn asgd_parameters_follow_sgd_with_decaying_steps() {
     }
     // And the average is a different point once averaging has begun.
     assert!((&averages[39] - &iterates[39]).amax() > 1e-3);
+}
+
+/// PyTorch's own average: the state fixture records `ax`, `eta` and `mu` after
+/// every step of every case of `tests/fixtures/pytorch/asgd.json` (the parameter
+/// fixture cannot see `ax`, which never feeds back into the parameters). The
+/// crate's state must equal PyTorch's to the bit: ASGD takes no square root, so
+/// every operation rounds as PyTorch's does.
+// claim: asgd-average-window
+#[test]
+fn asgd_average_matches_pytorchs_state() {
+    let read = |path: std::path::PathBuf| -> Value {
+        serde_json::from_str(&std::fs::read_to_string(&path).expect("fixture exists"))
+            .expect("valid JSON")
+    };
+    let params = read(fixture_dir("pytorch").join("asgd.json"));
+    let state = read(fixture_dir("pytorch-state").join("asgd.json"));
+    assert_eq!(
+        state["torch"].as_str().unwrap().split('+').next().unwrap(),
+        pinned("torch")
+    );
+    let cases = params["cases"].as_array().unwrap();
+    let states = state["cases"].as_array().unwrap();
+    assert_eq!(cases.len(), states.len());
+    let mut averaged = 0;
+    for (case, want) in cases.iter().zip(states) {
+        assert_eq!(case["name"], want["name"]);
+        let h = case["hyper"].as_object().unwrap();
+        let f = |k: &str, d: f64| h.get(k).map_or(d, |v| v.as_f64().unwrap());
+        let d = AsgdConfig::default();
+        let mut opt = Asgd::new(AsgdConfig {
+            lr: f("lr", d.lr),
+            lambd: f("lambd", d.lambd),
+            alpha: f("alpha", d.alpha),
+            t0: f("t0", d.t0),
+            weight_decay: match f("weight_decay", 0.0) {
+                0.0 => WeightDecay::None,
+                x => WeightDecay::L2(x),
+            },
+            maximize: h.get("maximize").is_some_and(|v| v.as_bool().unwrap()),
+        })
+        .unwrap();
+        let mut theta = DVector::from_vec(numbers(&case["params"], "params"));
+        let grads = rows(&case["grads"], "grads");
+        let ax = rows(&want["ax"], "ax");
+        let eta = numbers(&want["eta"], "eta");
+        let mu = numbers(&want["mu"], "mu");
+        for (t, g) in grads.iter().enumerate() {
+            opt.step(&mut theta, &DVector::from_vec(g.clone())).unwrap();
+            let s = opt.state().unwrap();
+            let label = format!("{} step {}", case["name"], t + 1);
+            assert_eq!(s.ax.as_slice(), ax[t].as_slice(), "{label}: ax");
+            assert_eq!(s.eta.to_bits(), eta[t].to_bits(), "{label}: eta");
+            assert_eq!(s.mu.to_bits(), mu[t].to_bits(), "{label}: mu");
+            if s.ax != theta {
+                averaged += 1;
+            }
+        }
+    }
+    // The cases with a small t0 do average (the default t0 = 1e6 only copies).
+    assert!(averaged > 300, "only {averaged} steps with a true average");
 }
