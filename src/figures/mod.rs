@@ -17,6 +17,7 @@ use plotters::prelude::*;
 use crate::optim::Optimizer;
 use crate::problems::Objective;
 
+mod adam_variants;
 mod first_order;
 mod quasi_newton;
 mod second_order;
@@ -73,6 +74,8 @@ pub fn all() -> Result<Vec<Figure>, FigureError> {
         second_order::fisher_fields()?,
         second_order::units()?,
         quasi_newton::lbfgs_rosenbrock()?,
+        adam_variants::asgd_averaging()?,
+        adam_variants::radam_rectification()?,
     ])
 }
 

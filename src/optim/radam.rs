@@ -175,6 +175,7 @@ pub struct RAdamStep<S> {
     pub decay: Decay<S>,
 }
 
+// ANCHOR: rectification
 impl RAdamConfig {
     /// `rho_inf = 2 / (1 - beta2) - 1`, the length of the simple moving average
     /// that the exponential one approximates as `t` grows.
@@ -200,6 +201,7 @@ impl RAdamConfig {
         })
     }
 }
+// ANCHOR_END: rectification
 
 impl Config for RAdamConfig {
     const NAME: &'static str = "radam";
