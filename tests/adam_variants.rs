@@ -336,3 +336,74 @@ fn radam_pytorch_switches_at_rho_five_not_four() {
     }
     assert_eq!(theta.as_slice(), expected[4].as_slice());
 }
+
+// ------------------------------------------------------------------ exercises
+
+/// Exercise 1: Adamax's first step (with `eps = 0`) moves every coordinate with a
+/// non-zero gradient by exactly `lr`, against the sign of its gradient, whatever
+/// the gradient's size. Tolerance: `m_1 = (1 - beta1) g` and `clr = lr / (1 -
+/// beta1)` are each rounded once, the product and the quotient once more: four
+/// roundings of relative size `u` on a step of size `lr`.
+// claim: exercise-adam-variants-1
+#[test]
+fn exercise_adam_variants_1_adamax_first_step_is_lr_sign() {
+    let lr = 0.01;
+    let grads = [1e-8, -3.0, 250.0, -0.5, 7e5];
+    for beta1 in [0.0, 0.5, 0.9, 0.999] {
+        let mut opt = Adamax::new(AdamaxConfig {
+            lr,
+            betas: (beta1, 0.999),
+            eps: 0.0,
+            ..AdamaxConfig::default()
+        })
+        .unwrap();
+        let mut theta = DVector::from_element(grads.len(), 1.0);
+        opt.step(&mut theta, &DVector::from_row_slice(&grads))
+            .unwrap();
+        for (i, g) in grads.iter().enumerate() {
+            let step = theta[i] - 1.0;
+            let want = -lr * g.signum();
+            // Subtracting from 1 adds one more rounding, of size u * 1.
+            assert!(
+                (step - want).abs() <= 4.0 * U * lr + U,
+                "beta1 {beta1}, g {g}: step {step}"
+            );
+        }
+    }
+}
+
+/// Exercise 4: with a constant gradient `g` and PyTorch's defaults, RAdam's step 5
+/// has length `lr |g|` (the unrectified step) and step 6 has length `lr r_6`,
+/// whatever `|g|` is.
+/// Tolerance: `eps` shifts the rectified step by the relative amount
+/// `eps / (|g| sqrt(1 - beta2^6))` at most (about `1.3e-4` for `|g| = 1e-3`);
+/// on top of that each step carries a few roundings relative to the step and
+/// the subtraction from `theta` (`|theta| <= 2`) one of size `2u`: the test allows
+/// `(rel + 8u) step + 16u`.
+// claim: exercise-adam-variants-4
+#[test]
+fn exercise_adam_variants_4_radam_step_jumps_at_the_switch() {
+    let c = RAdamConfig::default();
+    let r6 = c.rectification(6).unwrap();
+    for g in [1e-3, 0.026, 1.0, 100.0] {
+        let mut opt = RAdam::new(c).unwrap();
+        let mut theta = DVector::from_element(1, 1.0);
+        let grad = DVector::from_element(1, g);
+        let mut lengths = Vec::new();
+        for _ in 0..6 {
+            let before = theta[0];
+            opt.step(&mut theta, &grad).unwrap();
+            lengths.push(before - theta[0]);
+        }
+        let (s5, s6) = (lengths[4], lengths[5]);
+        let rel = c.eps / (g * (1.0 - c.betas.1.powi(6)).sqrt());
+        assert!(
+            (s5 - c.lr * g).abs() <= 8.0 * U * c.lr * g + 16.0 * U,
+            "g = {g}: step 5 is {s5}"
+        );
+        assert!(
+            (s6 - c.lr * r6).abs() <= (rel + 8.0 * U) * c.lr * r6 + 16.0 * U,
+            "g = {g}: step 6 is {s6}"
+        );
+    }
+}
