@@ -181,3 +181,51 @@ fn asgd_average_matches_pytorchs_state() {
     // The cases with a small t0 do average (the default t0 = 1e6 only copies).
     assert!(averaged > 300, "only {averaged} steps with a true average");
 }
+
+/// Exercise 1: on `L(theta) = theta^2 / 2` with independent gradient noise of
+/// variance `sigma^2`, SGD's iterate has stationary variance
+/// `eta sigma^2 / (2 - eta)`. Checked with the crate's ASGD (`lambd = 0`, so the
+/// step is the constant `lr`) at `eta = 0.5`, where the formula gives `1/3` and the
+/// small-step approximation `eta / 2` gives `1/4`.
+///
+/// Tolerance (statistical; the noise stream is fixed, so the test is
+/// deterministic). The iterate is an AR(1) process with coefficient
+/// `c = 1 - eta = 0.5`; the sample variance of `N` of its values has relative
+/// standard error about `sqrt(2 (1 + c^2) / ((1 - c^2) N)) = 0.0041` for
+/// `N = 2e5`. The noise stream's own sample variance, which the formula uses
+/// for `sigma^2`, removes most of the rest. Five standard errors, 2%, are
+/// allowed; `1/4` is 25% away.
+// claim: exercise-averaging-1
+#[test]
+fn exercise_averaging_1_stationary_variance_of_sgd() {
+    let eta = 0.5;
+    let n = 200_000;
+    let mut opt = Asgd::new(AsgdConfig {
+        lr: eta,
+        lambd: 0.0,
+        ..AsgdConfig::default()
+    })
+    .unwrap();
+    let noise: Vec<f64> = gradients(1, n + 1000, 99)
+        .into_iter()
+        .map(|g| g[0] * 3f64.sqrt())
+        .collect();
+    let mut theta = DVector::from_element(1, 0.0);
+    let (mut sum_sq, mut noise_sq) = (0.0, 0.0);
+    for (t, xi) in noise.iter().enumerate() {
+        let g = DVector::from_element(1, theta[0] + xi);
+        opt.step(&mut theta, &g).unwrap();
+        // The first 1000 steps let the iterate forget its start.
+        if t >= 1000 {
+            sum_sq += theta[0] * theta[0];
+            noise_sq += xi * xi;
+        }
+    }
+    let variance = sum_sq / n as f64;
+    let sigma2 = noise_sq / n as f64;
+    let predicted = eta * sigma2 / (2.0 - eta);
+    assert!(
+        ((variance - predicted) / predicted).abs() < 0.02,
+        "sample variance {variance}, predicted {predicted}"
+    );
+}
