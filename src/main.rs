@@ -17,7 +17,8 @@ usage:
   descent --help                  this text
 
 replay reads one JSON object on stdin:
-  {\"optimizer\": \"sgd\"|\"adagrad\"|\"rmsprop\"|\"adadelta\"|\"adam\"|\"adamw\"|\"rprop\",
+  {\"optimizer\": \"sgd\"|\"adagrad\"|\"rmsprop\"|\"adadelta\"|\"adam\"|\"adamw\"|\"rprop\"
+                 |\"asgd\"|\"adamax\"|\"nadam\"|\"radam\",
    \"hyper\": {PyTorch's constructor arguments; omitted ones take PyTorch's defaults},
    \"params\": [..], \"grads\": [[..], ..]}   (one row of grads per step)
 and writes {\"params\": [[..], ..]}, the parameters after each step. Optional keys,

@@ -32,13 +32,14 @@ use crate::schedule::{
 use crate::clip::{self, NormType};
 use crate::error::HyperError;
 use crate::optim::{
-    AdadeltaConfig, AdagradConfig, AdamConfig, Amsgrad, Optim, Optimizer, RmsPropConfig,
-    RpropConfig, Rule, SgdConfig, WeightDecay,
+    AdadeltaConfig, AdagradConfig, AdamConfig, AdamaxConfig, Amsgrad, AsgdConfig, NAdamConfig,
+    Optim, Optimizer, RAdamConfig, RmsPropConfig, RpropConfig, Rule, SgdConfig, WeightDecay,
 };
 
 /// The optimizers `replay` knows, by PyTorch's class name in lower case.
-pub const OPTIMIZERS: [&str; 7] = [
-    "sgd", "adagrad", "rmsprop", "adadelta", "adam", "adamw", "rprop",
+pub const OPTIMIZERS: [&str; 11] = [
+    "sgd", "adagrad", "rmsprop", "adadelta", "adam", "adamw", "rprop", "asgd", "adamax", "nadam",
+    "radam",
 ];
 
 /// The `hyper` keys each optimizer accepts: PyTorch's constructor arguments.
@@ -81,6 +82,25 @@ pub fn keys(optimizer: &str) -> Option<&'static [&'static str]> {
         ],
         "adamw" => &["lr", "betas", "eps", "weight_decay", "amsgrad", "maximize"],
         "rprop" => &["lr", "etas", "step_sizes", "maximize"],
+        "asgd" => &["lr", "lambd", "alpha", "t0", "weight_decay", "maximize"],
+        "adamax" => &["lr", "betas", "eps", "weight_decay", "maximize"],
+        "nadam" => &[
+            "lr",
+            "betas",
+            "eps",
+            "weight_decay",
+            "momentum_decay",
+            "decoupled_weight_decay",
+            "maximize",
+        ],
+        "radam" => &[
+            "lr",
+            "betas",
+            "eps",
+            "weight_decay",
+            "decoupled_weight_decay",
+            "maximize",
+        ],
         _ => return None,
     })
 }
@@ -591,6 +611,15 @@ pub fn build(name: &str, hyper: &Map<String, Value>) -> Result<Box<dyn Optimizer
     // PyTorch's `weight_decay` is an L2 term, default 0, for all but AdamW.
     let l2 =
         || -> Result<WeightDecay, String> { Ok(WeightDecay::L2(h.float("weight_decay", 0.0)?)) };
+    // NAdam's and RAdam's `decoupled_weight_decay=True` turns it into AdamW's decay.
+    let decoupled = || -> Result<WeightDecay, String> {
+        let lambda = h.float("weight_decay", 0.0)?;
+        Ok(if h.flag("decoupled_weight_decay", false)? {
+            WeightDecay::Decoupled(lambda)
+        } else {
+            WeightDecay::L2(lambda)
+        })
+    };
     match name {
         "sgd" => {
             let d = SgdConfig::default();
@@ -655,6 +684,48 @@ pub fn build(name: &str, hyper: &Map<String, Value>) -> Result<Box<dyn Optimizer
                 } else {
                     Amsgrad::Off
                 },
+                maximize: h.flag("maximize", d.maximize)?,
+            })
+        }
+        "asgd" => {
+            let d = AsgdConfig::default();
+            boxed(AsgdConfig {
+                lr: h.float("lr", d.lr)?,
+                lambd: h.float("lambd", d.lambd)?,
+                alpha: h.float("alpha", d.alpha)?,
+                t0: h.float("t0", d.t0)?,
+                weight_decay: l2()?,
+                maximize: h.flag("maximize", d.maximize)?,
+            })
+        }
+        "adamax" => {
+            let d = AdamaxConfig::default();
+            boxed(AdamaxConfig {
+                lr: h.float("lr", d.lr)?,
+                betas: h.pair("betas", d.betas)?,
+                eps: h.float("eps", d.eps)?,
+                weight_decay: l2()?,
+                maximize: h.flag("maximize", d.maximize)?,
+            })
+        }
+        "nadam" => {
+            let d = NAdamConfig::default();
+            boxed(NAdamConfig {
+                lr: h.float("lr", d.lr)?,
+                betas: h.pair("betas", d.betas)?,
+                eps: h.float("eps", d.eps)?,
+                weight_decay: decoupled()?,
+                momentum_decay: h.float("momentum_decay", d.momentum_decay)?,
+                maximize: h.flag("maximize", d.maximize)?,
+            })
+        }
+        "radam" => {
+            let d = RAdamConfig::default();
+            boxed(RAdamConfig {
+                lr: h.float("lr", d.lr)?,
+                betas: h.pair("betas", d.betas)?,
+                eps: h.float("eps", d.eps)?,
+                weight_decay: decoupled()?,
                 maximize: h.flag("maximize", d.maximize)?,
             })
         }

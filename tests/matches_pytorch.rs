@@ -40,10 +40,10 @@
 //! correctly rounded one on about 0.7% of inputs; a step evaluates at most two
 //! square roots per coordinate, and a one-ulp change in a denominator is mostly
 //! absorbed when the update is added to a larger parameter. In these fixtures the
-//! worst case has 98.3% of its entries bit-identical, and SGD and Rprop, which take
-//! no square root, are bit-identical throughout. The test asserts:
+//! worst case has 98.3% of its entries bit-identical, and SGD, Rprop, ASGD and
+//! Adamax, which take no square root, are bit-identical throughout. The test asserts:
 //!
-//! - SGD and Rprop: every entry bit-identical;
+//! - SGD, Rprop, ASGD and Adamax: every entry bit-identical;
 //! - every case of the other optimizers: at least 95% of its entries bit-identical
 //!   (three times the worst observed share of differing entries). Evaluating
 //!   `lerp` always from one end, a rounding-only change that stays far inside
@@ -58,8 +58,9 @@ use common::{fixture_dir, numbers, pinned, rows, to_json};
 use std::fs;
 
 use descent::optim::{
-    Adadelta, AdadeltaConfig, Adagrad, AdagradConfig, Adam, AdamConfig, Amsgrad, Optimizer,
-    RmsProp, RmsPropConfig, Rprop, RpropConfig, Sgd, SgdConfig, WeightDecay,
+    Adadelta, AdadeltaConfig, Adagrad, AdagradConfig, Adam, AdamConfig, Adamax, AdamaxConfig,
+    Amsgrad, Asgd, AsgdConfig, NAdam, NAdamConfig, Optimizer, RAdam, RAdamConfig, RmsProp,
+    RmsPropConfig, Rprop, RpropConfig, Sgd, SgdConfig, WeightDecay,
 };
 use nalgebra::DVector;
 use serde_json::{Map, Value};
@@ -160,6 +161,14 @@ impl Kw<'_> {
             x => WeightDecay::L2(x),
         }
     }
+    /// `weight_decay`, decoupled when `decoupled_weight_decay` is set (NAdam, RAdam).
+    fn l2_or_decoupled(&self) -> WeightDecay {
+        if self.flag("decoupled_weight_decay") {
+            WeightDecay::Decoupled(self.f("weight_decay", 0.0))
+        } else {
+            self.l2()
+        }
+    }
 }
 
 /// The typed optimizer for a case, built without going through `replay`.
@@ -246,6 +255,48 @@ fn typed(case: &Case) -> Box<dyn Optimizer> {
                 maximize,
             })
             .expect("valid rprop config"),
+        ),
+        "asgd" => Box::new(
+            Asgd::new(AsgdConfig {
+                lr: k.f("lr", 1e-2),
+                lambd: k.f("lambd", 1e-4),
+                alpha: k.f("alpha", 0.75),
+                t0: k.f("t0", 1e6),
+                weight_decay: k.l2(),
+                maximize,
+            })
+            .expect("valid asgd config"),
+        ),
+        "adamax" => Box::new(
+            Adamax::new(AdamaxConfig {
+                lr: k.f("lr", 2e-3),
+                betas: k.pair("betas", (0.9, 0.999)),
+                eps: k.f("eps", 1e-8),
+                weight_decay: k.l2(),
+                maximize,
+            })
+            .expect("valid adamax config"),
+        ),
+        "nadam" => Box::new(
+            NAdam::new(NAdamConfig {
+                lr: k.f("lr", 2e-3),
+                betas: k.pair("betas", (0.9, 0.999)),
+                eps: k.f("eps", 1e-8),
+                weight_decay: k.l2_or_decoupled(),
+                momentum_decay: k.f("momentum_decay", 4e-3),
+                maximize,
+            })
+            .expect("valid nadam config"),
+        ),
+        "radam" => Box::new(
+            RAdam::new(RAdamConfig {
+                lr: k.f("lr", 1e-3),
+                betas: k.pair("betas", (0.9, 0.999)),
+                eps: k.f("eps", 1e-8),
+                weight_decay: k.l2_or_decoupled(),
+                maximize,
+            })
+            .expect("valid radam config"),
         ),
         other => panic!("unknown optimizer {other}"),
     }
@@ -382,7 +433,7 @@ fn check(optimizer: &str) {
         tally.identical,
         tally.entries
     );
-    if matches!(optimizer, "sgd" | "rprop") {
+    if matches!(optimizer, "sgd" | "rprop" | "asgd" | "adamax") {
         // No square root: nothing may differ from PyTorch at all.
         assert_eq!(
             tally.identical, tally.entries,
@@ -433,6 +484,36 @@ fn matches_pytorch_rprop() {
     check("rprop");
 }
 
+// claim: matches-pytorch
+#[test]
+fn matches_pytorch_asgd() {
+    check("asgd");
+}
+
+// claim: matches-pytorch
+#[test]
+fn matches_pytorch_adamax() {
+    check("adamax");
+}
+
+// claim: matches-pytorch
+#[test]
+fn matches_pytorch_nadam() {
+    check("nadam");
+}
+
+// claim: matches-pytorch
+#[test]
+fn matches_pytorch_radam() {
+    check("radam");
+}
+
+/// Fixtures in the directory that are not (yet) `replay` fixtures: Adafactor's and
+/// Muon's, committed ahead of their optimizers (issue 10, part B) and checked like
+/// the others once `replay` knows them; and L-BFGS's, a `descent run` fixture that
+/// `tests/lbfgs.rs` checks.
+const AWAITING: [&str; 3] = ["adafactor", "muon", "lbfgs"];
+
 /// Every optimizer `replay` knows has its fixture file, and there is no stray one,
 /// so a fixture cannot go missing without a failure.
 // claim: matches-pytorch
@@ -464,11 +545,16 @@ fn matches_pytorch_fixtures_cover_every_optimizer() {
     files.sort();
     let mut want: Vec<String> = descent::replay::OPTIMIZERS
         .iter()
+        .chain(
+            AWAITING
+                .iter()
+                .filter(|o| !descent::replay::OPTIMIZERS.contains(o)),
+        )
         .map(|o| format!("{o}.json"))
         .collect();
     want.sort();
     assert_eq!(files, want);
-    assert_eq!(descent::replay::OPTIMIZERS.len(), 7);
+    assert!(descent::replay::OPTIMIZERS.len() >= 11);
     for optimizer in descent::replay::OPTIMIZERS {
         let fixture = load(optimizer);
         assert!(

@@ -9,8 +9,9 @@
 use std::hint::black_box;
 
 use descent::optim::{
-    AdadeltaConfig, AdagradConfig, AdamConfig, Amsgrad, Buffers, Optim, Optimizer, RmsPropConfig,
-    RpropConfig, Rule, SgdConfig, WeightDecay,
+    AdadeltaConfig, AdagradConfig, AdamConfig, AdamaxConfig, Amsgrad, AsgdConfig, Buffers,
+    NAdamConfig, Optim, Optimizer, RAdamConfig, RmsPropConfig, RpropConfig, Rule, SgdConfig,
+    WeightDecay,
 };
 use nalgebra::DVector;
 
@@ -211,6 +212,53 @@ fn rprop_steps_do_not_allocate() {
     }
 }
 
+#[test]
+fn asgd_steps_do_not_allocate() {
+    for maximize in [false, true] {
+        for (t0, weight_decay) in [(1e6, WeightDecay::None), (3.0, WeightDecay::L2(1e-2))] {
+            assert_steps_do_not_allocate(AsgdConfig {
+                t0,
+                weight_decay,
+                maximize,
+                ..AsgdConfig::default()
+            });
+        }
+    }
+}
+
+#[test]
+fn adamax_steps_do_not_allocate() {
+    for maximize in [false, true] {
+        for weight_decay in [WeightDecay::None, WeightDecay::L2(1e-2)] {
+            assert_steps_do_not_allocate(AdamaxConfig {
+                weight_decay,
+                maximize,
+                ..AdamaxConfig::default()
+            });
+        }
+    }
+}
+
+#[test]
+fn nadam_and_radam_steps_do_not_allocate() {
+    for maximize in [false, true] {
+        for weight_decay in DECAYS {
+            assert_steps_do_not_allocate(NAdamConfig {
+                weight_decay,
+                maximize,
+                ..NAdamConfig::default()
+            });
+            // beta2 = 0.9: the first steps unrectified, the later ones rectified.
+            assert_steps_do_not_allocate(RAdamConfig {
+                betas: (0.9, 0.9),
+                weight_decay,
+                maximize,
+                ..RAdamConfig::default()
+            });
+        }
+    }
+}
+
 /// Through a trait object, as `descent replay` drives them.
 #[test]
 fn boxed_steps_do_not_allocate() {
@@ -221,6 +269,10 @@ fn boxed_steps_do_not_allocate() {
         Box::new(Optim::new(AdadeltaConfig::default()).expect("valid")),
         Box::new(Optim::new(AdamConfig::adamw()).expect("valid")),
         Box::new(Optim::new(RpropConfig::default()).expect("valid")),
+        Box::new(Optim::new(AsgdConfig::default()).expect("valid")),
+        Box::new(Optim::new(AdamaxConfig::default()).expect("valid")),
+        Box::new(Optim::new(NAdamConfig::default()).expect("valid")),
+        Box::new(Optim::new(RAdamConfig::default()).expect("valid")),
     ];
     let (params, grads) = inputs();
     let mut ps: Vec<DVector<f64>> = all.iter().map(|_| params.clone()).collect();

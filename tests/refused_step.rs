@@ -19,8 +19,9 @@
 
 use descent::StepError;
 use descent::optim::{
-    AdadeltaConfig, AdagradConfig, AdamConfig, Amsgrad, Buffers, Optim, Optimizer, RmsPropConfig,
-    RpropConfig, Rule, SgdConfig, WeightDecay,
+    AdadeltaConfig, AdagradConfig, AdamConfig, AdamaxConfig, Amsgrad, AsgdConfig, Buffers,
+    NAdamConfig, Optim, Optimizer, RAdamConfig, RmsPropConfig, RpropConfig, Rule, SgdConfig,
+    WeightDecay,
 };
 use nalgebra::DVector;
 use proptest::prelude::*;
@@ -138,7 +139,10 @@ fn check<R: Rule + PartialEq>(
 /// per-coordinate `update` alone: the step is refused exactly when some coordinate
 /// would become non-finite (the first such coordinate, the parameter before the
 /// buffers, is reported); otherwise every coordinate gets its `update` for step
-/// `t + 1`. Takes the step on `opt` and checks it against the oracle.
+/// `t + 1`, and the rule's per-step scalars (ASGD's `eta` and `mu`, NAdam's
+/// `mu_product`) are those `finish` records from `prepare(t + 1)`, the constants
+/// computed from `t` alone. Takes the step on `opt` and checks it against the
+/// oracle.
 fn step_as_predicted<R: Rule + PartialEq>(
     opt: &mut Optim<R>,
     params: &mut DVector<f64>,
@@ -164,6 +168,7 @@ fn step_as_predicted<R: Rule + PartialEq>(
         state.set(i, c);
     }
     state.set_step(t);
+    rule.finish(&rule.prepare(t), &mut state);
 
     let before = snapshot(opt, params);
     let outcome = opt.step(params, grad);
@@ -200,6 +205,10 @@ enum Config {
     Adadelta(AdadeltaConfig),
     Adam(AdamConfig),
     Rprop(RpropConfig),
+    Asgd(AsgdConfig),
+    Adamax(AdamaxConfig),
+    NAdam(NAdamConfig),
+    RAdam(RAdamConfig),
 }
 
 /// Runs `$body` with `$c` bound to the concrete config, so that the generic
@@ -213,6 +222,10 @@ macro_rules! with_config {
             Config::Adadelta($c) => $body,
             Config::Adam($c) => $body,
             Config::Rprop($c) => $body,
+            Config::Asgd($c) => $body,
+            Config::Adamax($c) => $body,
+            Config::NAdam($c) => $body,
+            Config::RAdam($c) => $body,
         }
     };
 }
@@ -234,6 +247,14 @@ fn decay(hi: f64) -> impl Strategy<Value = WeightDecay> {
         Just(WeightDecay::None),
         non_negative(hi).prop_map(WeightDecay::L2),
         non_negative(hi).prop_map(WeightDecay::Decoupled),
+    ]
+}
+
+/// PyTorch's `weight_decay` alone (ASGD and Adamax have no decoupled decay).
+fn l2_decay(hi: f64) -> impl Strategy<Value = WeightDecay> {
+    prop_oneof![
+        Just(WeightDecay::None),
+        non_negative(hi).prop_map(WeightDecay::L2),
     ]
 }
 
@@ -383,6 +404,88 @@ fn rprop() -> impl Strategy<Value = RpropConfig> {
         )
 }
 
+fn asgd(lr: impl Strategy<Value = f64>, lambd: f64) -> impl Strategy<Value = AsgdConfig> {
+    (
+        lr,
+        non_negative(lambd),
+        non_negative(2.0),
+        prop_oneof![Just(1e6), Just(0.0), -10.0..10.0],
+        l2_decay(0.1),
+        any::<bool>(),
+    )
+        .prop_map(
+            |(lr, lambd, alpha, t0, weight_decay, maximize)| AsgdConfig {
+                lr,
+                lambd,
+                alpha,
+                t0,
+                weight_decay,
+                maximize,
+            },
+        )
+}
+
+fn adamax(
+    lr: impl Strategy<Value = f64>,
+    beta1: impl Strategy<Value = f64>,
+    eps: impl Strategy<Value = f64>,
+    decay: impl Strategy<Value = WeightDecay>,
+) -> impl Strategy<Value = AdamaxConfig> {
+    (lr, (beta1, unit_half_open()), eps, decay, any::<bool>()).prop_map(
+        |(lr, betas, eps, weight_decay, maximize)| AdamaxConfig {
+            lr,
+            betas,
+            eps,
+            weight_decay,
+            maximize,
+        },
+    )
+}
+
+fn nadam<B: Strategy<Value = f64>>(
+    beta: impl Fn() -> B,
+    eps: impl Strategy<Value = f64>,
+) -> impl Strategy<Value = NAdamConfig> {
+    (
+        non_negative(1.0),
+        (beta(), beta()),
+        eps,
+        decay(0.1),
+        non_negative(1.0),
+        any::<bool>(),
+    )
+        .prop_map(
+            |(lr, betas, eps, weight_decay, momentum_decay, maximize)| NAdamConfig {
+                lr,
+                betas,
+                eps,
+                weight_decay,
+                momentum_decay,
+                maximize,
+            },
+        )
+}
+
+fn radam<B: Strategy<Value = f64>>(
+    beta: impl Fn() -> B,
+    eps: impl Strategy<Value = f64>,
+) -> impl Strategy<Value = RAdamConfig> {
+    (
+        non_negative(1.0),
+        (beta(), beta()),
+        eps,
+        decay(0.1),
+        any::<bool>(),
+    )
+        .prop_map(|(lr, betas, eps, weight_decay, maximize)| RAdamConfig {
+            lr,
+            betas,
+            eps,
+            weight_decay,
+            maximize,
+        })
+}
+
 /// Any optimizer over the whole of its valid ranges (boundaries included).
 fn any_config() -> impl Strategy<Value = Config> {
     prop_oneof![
@@ -392,6 +495,16 @@ fn any_config() -> impl Strategy<Value = Config> {
         adadelta(unit_closed(), non_negative(1e-2)).prop_map(Config::Adadelta),
         adam(unit_half_open, non_negative(1e-2)).prop_map(Config::Adam),
         rprop().prop_map(Config::Rprop),
+        asgd(non_negative(1.0), 1.0).prop_map(Config::Asgd),
+        adamax(
+            non_negative(1.0),
+            unit_half_open(),
+            non_negative(1e-2),
+            l2_decay(0.1),
+        )
+        .prop_map(Config::Adamax),
+        nadam(unit_half_open, non_negative(1e-2)).prop_map(Config::NAdam),
+        radam(unit_half_open, non_negative(1e-2)).prop_map(Config::RAdam),
     ]
 }
 
@@ -448,6 +561,19 @@ fn config() -> ProptestConfig {
 ///   from 0/0, so the overflowing coordinate is the first refused.
 /// - Rprop: step sizes at least 1e300, larger than half an ulp of `f64::MAX`
 ///   (2^970 ~ 1e292), and a parameter at `-+f64::MAX` pushed outwards.
+/// - ASGD: `lr >= 4`, `lambd <= 1e-3`, `alpha <= 2` and a gradient entry of
+///   `+-f64::MAX`: after at most 6 steps `eta >= 4 / (1 + 8e-3 * 6)^2 > 3.6`, so
+///   `eta g` overflows and `"param"` is reported.
+/// - Adamax: `lr >= 1e160`, `beta1 <= 0.9`, `eps >= 1e-12`, no weight decay and a
+///   gradient entry of `+-1e200`: `|m| >= 0.1 * 1e200 - 10`, so `clr m >= 1e359`
+///   overflows and the parameter becomes infinite. Elsewhere `|m| <= 10` and
+///   `u >= 1e-12`, so each step moves a parameter by at most
+///   `10 * 1e161 * 10 / 1e-12 ~ 1e175`: the history and the other coordinates stay
+///   finite. (With weight decay the history's huge parameters would feed the
+///   gradient, so it is off here.)
+/// - NAdam, RAdam: as Adam, a gradient entry of `+-1e200` with `beta2 <= 0.999`
+///   overflows `exp_avg_sq`; the infinite denominator (or RAdam's unrectified
+///   step, at most `lr |m / bc1| <= 1e200`) keeps the parameter finite.
 fn overflow_config() -> impl Strategy<Value = Config> {
     let eps = || 1e-12..1e-2;
     let rate = || prop_oneof![Just(0.0), 0.0..=0.999];
@@ -457,6 +583,16 @@ fn overflow_config() -> impl Strategy<Value = Config> {
         rmsprop(0.5..=0.999, eps()).prop_map(Config::RmsProp),
         adadelta(rate(), eps()).prop_map(Config::Adadelta),
         adam(rate, eps()).prop_map(Config::Adam),
+        asgd(4.0..8.0, 1e-3).prop_map(Config::Asgd),
+        adamax(
+            1e160..1e161,
+            prop_oneof![Just(0.0), 0.0..=0.9],
+            eps(),
+            Just(WeightDecay::None),
+        )
+        .prop_map(Config::Adamax),
+        nadam(rate, eps()).prop_map(Config::NAdam),
+        radam(rate, eps()).prop_map(Config::RAdam),
         (
             1e300..1e302,
             0.01..0.99,
@@ -521,6 +657,30 @@ fn overflow_step(
             ))
         }),
         Config::Adam(c) => check(c, params, history, good, |_, p| {
+            Some((
+                p.clone(),
+                with_entry(&g, k, sign * HUGE),
+                refusal("exp_avg_sq"),
+            ))
+        }),
+        Config::Asgd(c) => check(c, params, history, good, |_, p| {
+            Some((
+                p.clone(),
+                with_entry(&g, k, sign * f64::MAX),
+                refusal("param"),
+            ))
+        }),
+        Config::Adamax(c) => check(c, params, history, good, |_, p| {
+            Some((p.clone(), with_entry(&g, k, sign * HUGE), refusal("param")))
+        }),
+        Config::NAdam(c) => check(c, params, history, good, |_, p| {
+            Some((
+                p.clone(),
+                with_entry(&g, k, sign * HUGE),
+                refusal("exp_avg_sq"),
+            ))
+        }),
+        Config::RAdam(c) => check(c, params, history, good, |_, p| {
             Some((
                 p.clone(),
                 with_entry(&g, k, sign * HUGE),
@@ -679,6 +839,22 @@ fn every_optimizer() -> Vec<Config> {
         }),
         Config::Adadelta(AdadeltaConfig::default()),
         Config::Rprop(RpropConfig::default()),
+        Config::Asgd(AsgdConfig::default()),
+        Config::Asgd(AsgdConfig {
+            t0: 0.0,
+            ..AsgdConfig::default()
+        }),
+        Config::Adamax(AdamaxConfig::default()),
+        Config::NAdam(NAdamConfig::default()),
+        Config::NAdam(NAdamConfig {
+            weight_decay: WeightDecay::Decoupled(0.1),
+            ..NAdamConfig::default()
+        }),
+        Config::RAdam(RAdamConfig::default()),
+        Config::RAdam(RAdamConfig {
+            weight_decay: WeightDecay::Decoupled(0.1),
+            ..RAdamConfig::default()
+        }),
     ];
     for amsgrad in [
         Amsgrad::Off,
@@ -738,7 +914,23 @@ fn refused_first_step_leaves_no_state() {
     first(RmsPropConfig::default(), huge.clone(), params.clone());
     first(AdadeltaConfig::default(), huge.clone(), params.clone());
     first(AdamConfig::default(), huge.clone(), params.clone());
-    first(AdamConfig::adamw(), huge, params.clone());
+    first(AdamConfig::adamw(), huge.clone(), params.clone());
+    first(NAdamConfig::default(), huge.clone(), params.clone());
+    first(RAdamConfig::default(), huge.clone(), params.clone());
+    let adamax = AdamaxConfig {
+        lr: 1e160,
+        ..AdamaxConfig::default()
+    };
+    first(adamax, huge, params.clone());
+    let asgd = AsgdConfig {
+        lr: 4.0,
+        ..AsgdConfig::default()
+    };
+    first(
+        asgd,
+        DVector::from_vec(vec![1.0, f64::MAX, 2.0]),
+        params.clone(),
+    );
     let sgd = SgdConfig {
         lr: 4.0,
         ..SgdConfig::default()

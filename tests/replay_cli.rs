@@ -585,6 +585,27 @@ fn values_outside_their_range() {
             r#"{"step_sizes": [1, 0.5]}"#,
             "hyper.step_sizes[1]",
         ),
+        ("asgd", r#"{"lambd": -1e-4}"#, "hyper.lambd"),
+        ("asgd", r#"{"alpha": -0.5}"#, "hyper.alpha"),
+        ("adamax", r#"{"betas": [0.9, 1.0]}"#, "hyper.betas[1]"),
+        ("nadam", r#"{"momentum_decay": -1}"#, "hyper.momentum_decay"),
+        (
+            "nadam",
+            r#"{"weight_decay": -0.1, "decoupled_weight_decay": true}"#,
+            "hyper.weight_decay",
+        ),
+        ("radam", r#"{"eps": -1e-8}"#, "hyper.eps"),
+        // Keys of another optimizer are unknown here.
+        (
+            "radam",
+            r#"{"momentum_decay": 0.004}"#,
+            "hyper.momentum_decay",
+        ),
+        (
+            "adamax",
+            r#"{"decoupled_weight_decay": true}"#,
+            "hyper.decoupled_weight_decay",
+        ),
     ] {
         replay_err(&with_hyper(optimizer, hyper), &[name]);
     }
@@ -592,6 +613,12 @@ fn values_outside_their_range() {
     replay_ok(&with_hyper("rmsprop", r#"{"alpha": 1}"#));
     replay_ok(&with_hyper("sgd", r#"{"dampening": 1, "momentum": 0.5}"#));
     replay_ok(&with_hyper("rprop", r#"{"step_sizes": [0.5, 0.5]}"#));
+    replay_ok(&with_hyper("asgd", r#"{"t0": -3.5, "lambd": 0}"#));
+    replay_ok(&with_hyper(
+        "radam",
+        r#"{"weight_decay": 0.1, "decoupled_weight_decay": true}"#,
+    ));
+    replay_ok(&with_hyper("nadam", r#"{"momentum_decay": 0}"#));
 }
 
 #[test]

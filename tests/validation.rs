@@ -5,8 +5,9 @@
 
 use descent::HyperError;
 use descent::optim::{
-    Adadelta, AdadeltaConfig, Adagrad, AdagradConfig, Adam, AdamConfig, Amsgrad, RmsProp,
-    RmsPropConfig, Rprop, RpropConfig, Sgd, SgdConfig, WeightDecay,
+    Adadelta, AdadeltaConfig, Adagrad, AdagradConfig, Adam, AdamConfig, Adamax, AdamaxConfig,
+    Amsgrad, Asgd, AsgdConfig, NAdam, NAdamConfig, RAdam, RAdamConfig, RmsProp, RmsPropConfig,
+    Rprop, RpropConfig, Sgd, SgdConfig, WeightDecay,
 };
 use proptest::prelude::*;
 use proptest::test_runner::{FileFailurePersistence, RngSeed};
@@ -41,6 +42,18 @@ fn adam(c: AdamConfig) -> Built {
 fn rprop(c: RpropConfig) -> Built {
     Rprop::new(c).map(drop)
 }
+fn asgd(c: AsgdConfig) -> Built {
+    Asgd::new(c).map(drop)
+}
+fn adamax(c: AdamaxConfig) -> Built {
+    Adamax::new(c).map(drop)
+}
+fn nadam(c: NAdamConfig) -> Built {
+    NAdam::new(c).map(drop)
+}
+fn radam(c: RAdamConfig) -> Built {
+    RAdam::new(c).map(drop)
+}
 
 /// A valid range, stated independently of the library's own checks.
 #[derive(Clone, Copy, Debug)]
@@ -60,6 +73,8 @@ enum Range {
     Positive,
     /// `[1e-6, inf)`, finite: Rprop's `step_sizes[1]` with `step_sizes[0]` at its default.
     AtLeastDefaultStepMin,
+    /// Any finite value: ASGD's `t0` (PyTorch also takes NaN and the infinities).
+    Finite,
 }
 
 impl Range {
@@ -73,6 +88,7 @@ impl Range {
                 Range::AboveOne => x > 1.0,
                 Range::Positive => x > 0.0,
                 Range::AtLeastDefaultStepMin => x >= 1e-6,
+                Range::Finite => true,
             }
     }
 
@@ -88,6 +104,7 @@ impl Range {
             Range::AboveOne => vec![ONE_UP, 1.2, f64::MAX],
             Range::Positive => vec![TINY, 1e-6, 50.0, f64::MAX],
             Range::AtLeastDefaultStepMin => vec![1e-6, 1e-6_f64.next_up(), 50.0, f64::MAX],
+            Range::Finite => vec![f64::MIN, -1.0, -0.0, 0.0, 1e6, f64::MAX],
         }
     }
 
@@ -103,6 +120,7 @@ impl Range {
             Range::AboveOne => vec![1.0, ONE_DOWN, 0.0, -2.0],
             Range::Positive => vec![0.0, -0.0, -TINY, -1.0],
             Range::AtLeastDefaultStepMin => vec![1e-6_f64.next_down(), 0.0, -1.0],
+            Range::Finite => vec![],
         }
     }
 }
@@ -336,6 +354,148 @@ fn knobs() -> Vec<Knob> {
                 ..RpropConfig::default()
             })
         }),
+        // ASGD
+        k("asgd", "lr", NonNegative, |x| {
+            asgd(AsgdConfig {
+                lr: x,
+                ..AsgdConfig::default()
+            })
+        }),
+        k("asgd", "lambd", NonNegative, |x| {
+            asgd(AsgdConfig {
+                lambd: x,
+                ..AsgdConfig::default()
+            })
+        }),
+        k("asgd", "alpha", NonNegative, |x| {
+            asgd(AsgdConfig {
+                alpha: x,
+                ..AsgdConfig::default()
+            })
+        }),
+        k("asgd", "t0", Finite, |x| {
+            asgd(AsgdConfig {
+                t0: x,
+                ..AsgdConfig::default()
+            })
+        }),
+        k("asgd", "weight_decay", NonNegative, |x| {
+            asgd(AsgdConfig {
+                weight_decay: WeightDecay::L2(x),
+                ..AsgdConfig::default()
+            })
+        }),
+        // Adamax
+        k("adamax", "lr", NonNegative, |x| {
+            adamax(AdamaxConfig {
+                lr: x,
+                ..AdamaxConfig::default()
+            })
+        }),
+        k("adamax", "betas[0]", UnitHalfOpen, |x| {
+            adamax(AdamaxConfig {
+                betas: (x, 0.999),
+                ..AdamaxConfig::default()
+            })
+        }),
+        k("adamax", "betas[1]", UnitHalfOpen, |x| {
+            adamax(AdamaxConfig {
+                betas: (0.9, x),
+                ..AdamaxConfig::default()
+            })
+        }),
+        k("adamax", "eps", NonNegative, |x| {
+            adamax(AdamaxConfig {
+                eps: x,
+                ..AdamaxConfig::default()
+            })
+        }),
+        k("adamax", "weight_decay", NonNegative, |x| {
+            adamax(AdamaxConfig {
+                weight_decay: WeightDecay::L2(x),
+                ..AdamaxConfig::default()
+            })
+        }),
+        // NAdam
+        k("nadam", "lr", NonNegative, |x| {
+            nadam(NAdamConfig {
+                lr: x,
+                ..NAdamConfig::default()
+            })
+        }),
+        k("nadam", "betas[0]", UnitHalfOpen, |x| {
+            nadam(NAdamConfig {
+                betas: (x, 0.999),
+                ..NAdamConfig::default()
+            })
+        }),
+        k("nadam", "betas[1]", UnitHalfOpen, |x| {
+            nadam(NAdamConfig {
+                betas: (0.9, x),
+                ..NAdamConfig::default()
+            })
+        }),
+        k("nadam", "eps", NonNegative, |x| {
+            nadam(NAdamConfig {
+                eps: x,
+                ..NAdamConfig::default()
+            })
+        }),
+        k("nadam", "momentum_decay", NonNegative, |x| {
+            nadam(NAdamConfig {
+                momentum_decay: x,
+                ..NAdamConfig::default()
+            })
+        }),
+        k("nadam", "weight_decay", NonNegative, |x| {
+            nadam(NAdamConfig {
+                weight_decay: WeightDecay::L2(x),
+                ..NAdamConfig::default()
+            })
+        }),
+        k("nadam", "weight_decay", NonNegative, |x| {
+            nadam(NAdamConfig {
+                weight_decay: WeightDecay::Decoupled(x),
+                ..NAdamConfig::default()
+            })
+        }),
+        // RAdam
+        k("radam", "lr", NonNegative, |x| {
+            radam(RAdamConfig {
+                lr: x,
+                ..RAdamConfig::default()
+            })
+        }),
+        k("radam", "betas[0]", UnitHalfOpen, |x| {
+            radam(RAdamConfig {
+                betas: (x, 0.999),
+                ..RAdamConfig::default()
+            })
+        }),
+        k("radam", "betas[1]", UnitHalfOpen, |x| {
+            radam(RAdamConfig {
+                betas: (0.9, x),
+                ..RAdamConfig::default()
+            })
+        }),
+        k("radam", "eps", NonNegative, |x| {
+            radam(RAdamConfig {
+                eps: x,
+                ..RAdamConfig::default()
+            })
+        }),
+        k("radam", "weight_decay", NonNegative, |x| {
+            radam(RAdamConfig {
+                weight_decay: WeightDecay::L2(x),
+                ..RAdamConfig::default()
+            })
+        }),
+        k("radam", "weight_decay", NonNegative, |x| {
+            radam(RAdamConfig {
+                weight_decay: WeightDecay::Decoupled(x),
+                ..RAdamConfig::default()
+            })
+        }),
     ]
 }
 
@@ -433,6 +593,27 @@ fn every_optimizer_and_parameter_has_a_range_test() {
         ("rprop", "etas[1]"),
         ("rprop", "step_sizes[0]"),
         ("rprop", "step_sizes[1]"),
+        ("asgd", "lr"),
+        ("asgd", "lambd"),
+        ("asgd", "alpha"),
+        ("asgd", "t0"),
+        ("asgd", "weight_decay"),
+        ("adamax", "lr"),
+        ("adamax", "betas[0]"),
+        ("adamax", "betas[1]"),
+        ("adamax", "eps"),
+        ("adamax", "weight_decay"),
+        ("nadam", "lr"),
+        ("nadam", "betas[0]"),
+        ("nadam", "betas[1]"),
+        ("nadam", "eps"),
+        ("nadam", "momentum_decay"),
+        ("nadam", "weight_decay"),
+        ("radam", "lr"),
+        ("radam", "betas[0]"),
+        ("radam", "betas[1]"),
+        ("radam", "eps"),
+        ("radam", "weight_decay"),
     ];
     let table = knobs();
     for (optimizer, param) in expected {
@@ -687,6 +868,60 @@ fn defaults_are_pytorchs_and_build() {
     );
     assert!(Rprop::new(rprop_d).is_ok());
 
+    let asgd_d = AsgdConfig::default();
+    assert_eq!(
+        asgd_d,
+        AsgdConfig {
+            lr: 1e-2,
+            lambd: 1e-4,
+            alpha: 0.75,
+            t0: 1e6,
+            weight_decay: WeightDecay::None,
+            maximize: false,
+        }
+    );
+    assert!(Asgd::new(asgd_d).is_ok());
+
+    let adamax_d = AdamaxConfig::default();
+    assert_eq!(
+        adamax_d,
+        AdamaxConfig {
+            lr: 2e-3,
+            betas: (0.9, 0.999),
+            eps: 1e-8,
+            weight_decay: WeightDecay::None,
+            maximize: false,
+        }
+    );
+    assert!(Adamax::new(adamax_d).is_ok());
+
+    let nadam_d = NAdamConfig::default();
+    assert_eq!(
+        nadam_d,
+        NAdamConfig {
+            lr: 2e-3,
+            betas: (0.9, 0.999),
+            eps: 1e-8,
+            weight_decay: WeightDecay::None,
+            momentum_decay: 4e-3,
+            maximize: false,
+        }
+    );
+    assert!(NAdam::new(nadam_d).is_ok());
+
+    let radam_d = RAdamConfig::default();
+    assert_eq!(
+        radam_d,
+        RAdamConfig {
+            lr: 1e-3,
+            betas: (0.9, 0.999),
+            eps: 1e-8,
+            weight_decay: WeightDecay::None,
+            maximize: false,
+        }
+    );
+    assert!(RAdam::new(radam_d).is_ok());
+
     // The zero defaults are +0.0, not -0.0 (== would not tell them apart).
     for zero in [
         sgd_d.momentum,
@@ -699,6 +934,24 @@ fn defaults_are_pytorchs_and_build() {
     }
     assert_eq!(WeightDecay::default(), WeightDecay::None);
     assert_eq!(Amsgrad::default(), Amsgrad::Off);
+}
+
+/// ASGD and Adamax have only PyTorch's L2 `weight_decay`: a decoupled decay is
+/// refused, naming `weight_decay`, rather than silently applied as L2.
+#[test]
+fn asgd_and_adamax_refuse_decoupled_decay() {
+    let e = Asgd::new(AsgdConfig {
+        weight_decay: WeightDecay::Decoupled(0.1),
+        ..AsgdConfig::default()
+    })
+    .unwrap_err();
+    assert_eq!((e.optimizer, e.param), ("asgd", "weight_decay"), "{e}");
+    let e = Adamax::new(AdamaxConfig {
+        weight_decay: WeightDecay::Decoupled(0.1),
+        ..AdamaxConfig::default()
+    })
+    .unwrap_err();
+    assert_eq!((e.optimizer, e.param), ("adamax", "weight_decay"), "{e}");
 }
 
 #[test]

@@ -1,6 +1,6 @@
 """Compare `descent replay` with PyTorch on random requests (not used by the tests).
 
-    python crosscheck.py path/to/descent [cases] [seed]
+    python crosscheck.py path/to/descent [cases] [seed] [optimizer,optimizer,...]
 
 Prints, per optimizer, how many iterates were bit-identical and the worst
 relative difference. Exits non-zero if any difference exceeds 1e-12 relative to
@@ -21,7 +21,8 @@ def rand_hyper(name, rng):
             h[key] = value
     lr = 10 ** rng.uniform(-4, 0)
     maybe("lr", lr)
-    if name in ("sgd", "adagrad", "rmsprop", "adadelta", "adam", "adamw"):
+    if name in ("sgd", "adagrad", "rmsprop", "adadelta", "adam", "adamw",
+                "asgd", "adamax", "nadam", "radam"):
         maybe("weight_decay", rng.choice([0.0, 10 ** rng.uniform(-4, -1)]))
     if name == "sgd":
         mom = rng.choice([0.0, rng.uniform(0, 0.99)])
@@ -46,6 +47,17 @@ def rand_hyper(name, rng):
         maybe("betas", [rng.uniform(0, 0.99), rng.uniform(0.9, 0.9999)])
         maybe("eps", 10 ** rng.uniform(-10, -6))
         maybe("amsgrad", rng.random() < 0.5)
+    if name == "asgd":
+        maybe("lambd", rng.choice([0.0, 10 ** rng.uniform(-5, -1)]))
+        maybe("alpha", rng.uniform(0, 1.5))
+        maybe("t0", rng.choice([1e6, float(rng.randint(0, 50)), rng.uniform(-5, 50)]))
+    if name in ("adamax", "nadam", "radam"):
+        maybe("betas", [rng.uniform(0, 0.99), rng.uniform(0.5, 0.9999)])
+        maybe("eps", 10 ** rng.uniform(-10, -3))
+    if name == "nadam":
+        maybe("momentum_decay", rng.choice([0.0, 10 ** rng.uniform(-4, 0)]))
+    if name in ("nadam", "radam"):
+        maybe("decoupled_weight_decay", rng.random() < 0.5)
     if name == "rprop":
         maybe("etas", [rng.uniform(0.1, 0.9), rng.uniform(1.05, 2.0)])
         maybe("step_sizes", [10 ** rng.uniform(-8, -4), 10 ** rng.uniform(-1, 2)])
@@ -72,10 +84,14 @@ def main():
     exe = sys.argv[1]
     cases = int(sys.argv[2]) if len(sys.argv) > 2 else 200
     rng = random.Random(int(sys.argv[3]) if len(sys.argv) > 3 else 12345)
+    names = ["sgd", "adagrad", "rmsprop", "adadelta", "adam", "adamw", "rprop",
+             "asgd", "adamax", "nadam", "radam"]
+    if len(sys.argv) > 4:
+        names = sys.argv[4].split(",")
     worst_all = 0.0
     stats = {}
     for k in range(cases):
-        name = rng.choice(["sgd", "adagrad", "rmsprop", "adadelta", "adam", "adamw", "rprop"])
+        name = rng.choice(names)
         n = rng.randint(1, 9)
         req = {
             "optimizer": name,

@@ -53,7 +53,7 @@ CASES = {
     ],
     "radam": [
         ("defaults", {}),
-        # beta2 = 0.9: rho_inf = 19, the rectified branch (rho_t > 5) from t = 7.
+        # beta2 = 0.9: rho_inf = 19, the rectified branch (rho_t > 5) from t = 6 (rho_6 = 5.39).
         ("betas", {"lr": 0.01, "betas": [0.3, 0.9]}),
         ("weight_decay", {"lr": 0.01, "weight_decay": 0.05}),
         ("decoupled_weight_decay", {"lr": 0.01, "weight_decay": 0.1, "decoupled_weight_decay": True}),

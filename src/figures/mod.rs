@@ -18,6 +18,7 @@ use crate::optim::Optimizer;
 use crate::problems::Objective;
 
 mod adaptive;
+mod adam_variants;
 mod first_order;
 mod foundations;
 mod momentum;
@@ -84,6 +85,8 @@ pub fn all() -> Result<Vec<Figure>, FigureError> {
         quasi_newton::lbfgs_rosenbrock()?,
         schedules::schedules()?,
         schedules::robbins_monro()?,
+        adam_variants::asgd_averaging()?,
+        adam_variants::radam_rectification()?,
     ])
 }
 
