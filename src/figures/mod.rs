@@ -17,8 +17,8 @@ use plotters::prelude::*;
 use crate::optim::Optimizer;
 use crate::problems::Objective;
 
-mod adaptive;
 mod adam_variants;
+mod adaptive;
 mod first_order;
 mod foundations;
 mod momentum;
