@@ -508,12 +508,6 @@ fn matches_pytorch_radam() {
     check("radam");
 }
 
-/// Fixtures in the directory that are not (yet) `replay` fixtures: Adafactor's and
-/// Muon's, committed ahead of their optimizers (issue 10, part B) and checked like
-/// the others once `replay` knows them; and L-BFGS's, a `descent run` fixture that
-/// `tests/lbfgs.rs` checks.
-const AWAITING: [&str; 3] = ["adafactor", "muon", "lbfgs"];
-
 /// Every optimizer `replay` knows has its fixture file, and there is no stray one,
 /// so a fixture cannot go missing without a failure.
 // claim: matches-pytorch
@@ -545,11 +539,6 @@ fn matches_pytorch_fixtures_cover_every_optimizer() {
     files.sort();
     let mut want: Vec<String> = descent::replay::OPTIMIZERS
         .iter()
-        .chain(
-            AWAITING
-                .iter()
-                .filter(|o| !descent::replay::OPTIMIZERS.contains(o)),
-        )
         .map(|o| format!("{o}.json"))
         .collect();
     want.sort();
