@@ -197,10 +197,12 @@ mod tests {
     }
 
     proptest! {
+        // A fixed seed; the case count follows PROPTEST_CASES (256 by default).
         #![proptest_config(ProptestConfig {
-            cases: 64,
-            failure_persistence: None,
-            rng_algorithm: prop::test_runner::RngAlgorithm::ChaCha,
+            failure_persistence: Some(Box::new(
+                prop::test_runner::FileFailurePersistence::WithSource("regressions"),
+            )),
+            rng_seed: prop::test_runner::RngSeed::Fixed(0x5eed_d15c),
             ..ProptestConfig::default()
         })]
 
