@@ -1,79 +1,341 @@
-//! The cost of one optimizer step, per coordinate, once the state exists.
+//! The cost of one optimizer step once the state exists, against two floors.
+//!
+//! Groups (each id is `<what>/<n>`; criterion reports the time of one iteration,
+//! which is two steps, one with `g` and one with `-g`, so that the iterates stay
+//! bounded; divide by `2 n` for nanoseconds per parameter per step):
+//!
+//! - `step`: every first-order optimizer, through `Optimizer::step_slice`;
+//! - `floor`: two kernels per optimizer that no correct step can beat:
+//!   `bytes-K` moves the same bytes (parameters, gradient and K state buffers
+//!   read, parameters and buffers written back) with one addition each, and
+//!   `fused-<name>` runs the optimizer's own arithmetic (`Rule::apply`) once per
+//!   coordinate, in place, with no finiteness check (so no refusal is possible);
+//! - `refusal`: the candidate ways to refuse a step whole, for Adam (see the
+//!   module documentation of `descent::optim`): `staged` (the crate's driver),
+//!   `two-pass` (check everything, then compute again and write), and the two
+//!   floors.
+//!
+//! Every loop here runs through the same run-time dispatch (pulp) as the crate,
+//! so floors and steps use the same instructions.
+//!
+//! Run: `cargo bench --bench step` (all), `cargo bench --bench step -- refusal`.
 
-use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
+use std::hint::black_box;
+use std::time::Duration;
+
+use criterion::{BenchmarkGroup, BenchmarkId, Criterion, criterion_group, criterion_main};
 use descent::optim::{
-    Adadelta, AdadeltaConfig, Adagrad, AdagradConfig, Adam, AdamConfig, Amsgrad, Optimizer,
-    RmsProp, RmsPropConfig, Rprop, RpropConfig, Sgd, SgdConfig,
+    AdadeltaConfig, AdagradConfig, AdamConfig, Amsgrad, Buffers, Lanes, Optim, RmsPropConfig,
+    RpropConfig, Rule, SgdConfig,
 };
-use nalgebra::DVector;
+use pulp::{Arch, Simd, WithSimd};
 
-fn optimizers() -> Vec<(&'static str, Box<dyn Optimizer>)> {
+const SIZES: [usize; 4] = [1_000, 100_000, 1_000_000, 10_000_000];
+
+type Group<'a> = BenchmarkGroup<'a, criterion::measurement::WallTime>;
+
+fn inputs(n: usize) -> (Vec<f64>, Vec<f64>, Vec<f64>) {
+    let theta: Vec<f64> = (0..n).map(|i| (i as f64).sin()).collect();
+    let grad: Vec<f64> = (0..n).map(|i| (i as f64 * 0.7).cos()).collect();
+    let flipped = grad.iter().map(|g| -g).collect();
+    (theta, grad, flipped)
+}
+
+/// Short runs: the machine is shared. Large sizes take few samples.
+fn configure(group: &mut Group<'_>, n: usize) {
+    group.warm_up_time(Duration::from_millis(300));
+    if n >= 1_000_000 {
+        group.sample_size(10);
+        group.measurement_time(Duration::from_secs(2));
+    } else {
+        group.sample_size(20);
+        group.measurement_time(Duration::from_secs(1));
+    }
+}
+
+/// Benches one optimizer: `(group, "step" or "fused", n)`.
+type Bench = Box<dyn Fn(&mut Group<'_>, &'static str, usize)>;
+
+/// The optimizers, by label, with the number of state buffers each keeps.
+fn rules() -> Vec<(&'static str, usize, Bench)> {
+    fn entry<R: Rule + 'static>(
+        label: &'static str,
+        k: usize,
+        config: R,
+    ) -> (&'static str, usize, Bench) {
+        (
+            label,
+            k,
+            Box::new(
+                move |g: &mut Group<'_>, what: &'static str, n: usize| match what {
+                    "step" => bench_step(g, label, config.clone(), n),
+                    _ => bench_fused(g, label, config.clone(), n),
+                },
+            ),
+        )
+    }
+    let momentum = SgdConfig {
+        momentum: 0.9,
+        ..SgdConfig::default()
+    };
     vec![
-        (
-            "sgd-momentum",
-            Box::new(
-                Sgd::new(SgdConfig {
-                    momentum: 0.9,
-                    ..SgdConfig::default()
-                })
-                .unwrap(),
-            ),
+        entry("sgd", 0, SgdConfig::default()),
+        entry("sgd-momentum", 1, momentum),
+        entry(
+            "sgd-nesterov",
+            1,
+            SgdConfig {
+                nesterov: true,
+                ..momentum
+            },
         ),
-        (
-            "adagrad",
-            Box::new(Adagrad::new(AdagradConfig::default()).unwrap()),
-        ),
-        (
+        entry("adagrad", 1, AdagradConfig::default()),
+        entry("rmsprop", 1, RmsPropConfig::default()),
+        entry(
             "rmsprop-centered",
-            Box::new(
-                RmsProp::new(RmsPropConfig {
-                    centered: true,
-                    ..RmsPropConfig::default()
-                })
-                .unwrap(),
-            ),
+            2,
+            RmsPropConfig {
+                centered: true,
+                ..RmsPropConfig::default()
+            },
         ),
-        (
-            "adadelta",
-            Box::new(Adadelta::new(AdadeltaConfig::default()).unwrap()),
-        ),
-        ("adam", Box::new(Adam::new(AdamConfig::default()).unwrap())),
-        (
+        entry("adadelta", 2, AdadeltaConfig::default()),
+        entry("adam", 2, AdamConfig::default()),
+        entry("adamw", 2, AdamConfig::adamw()),
+        entry(
             "adamw-amsgrad",
-            Box::new(
-                Adam::new(AdamConfig {
-                    amsgrad: Amsgrad::PyTorch,
-                    ..AdamConfig::adamw()
-                })
-                .unwrap(),
-            ),
+            3,
+            AdamConfig {
+                amsgrad: Amsgrad::PyTorch,
+                ..AdamConfig::adamw()
+            },
         ),
-        (
-            "rprop",
-            Box::new(Rprop::new(RpropConfig::default()).unwrap()),
-        ),
+        entry("rprop", 2, RpropConfig::default()),
     ]
 }
 
-fn step(c: &mut Criterion) {
-    let mut group = c.benchmark_group("step");
-    for n in [1_000usize, 100_000] {
-        for (label, mut opt) in optimizers() {
-            let mut theta = DVector::from_fn(n, |i, _| (i as f64).sin());
-            let grad = DVector::from_fn(n, |i, _| (i as f64 * 0.7).cos());
-            let flipped = -&grad;
-            opt.step(&mut theta, &grad).unwrap();
-            group.bench_with_input(BenchmarkId::new(label, n), &n, |b, _| {
-                b.iter(|| {
-                    // Two steps with opposite gradients keep the iterates bounded.
-                    opt.step(&mut theta, &grad).unwrap();
-                    opt.step(&mut theta, &flipped).unwrap();
-                })
-            });
-        }
-    }
-    group.finish();
+fn bench_step<R: Rule>(group: &mut Group<'_>, label: &str, config: R, n: usize) {
+    let (mut theta, grad, flipped) = inputs(n);
+    let mut opt = Optim::new(config).expect("valid");
+    opt.step_slice(&mut theta, &grad).expect("first step");
+    group.bench_with_input(BenchmarkId::new(label, n), &n, |b, _| {
+        b.iter(|| {
+            opt.step_slice(black_box(&mut theta), &grad).expect("step");
+            opt.step_slice(black_box(&mut theta), &flipped)
+                .expect("step");
+        })
+    });
 }
 
-criterion_group!(benches, step);
+/// The rule's own arithmetic, once per coordinate, in place, unchecked.
+struct Fused<'a, R: Rule, L> {
+    rule: &'a R,
+    k: &'a R::Step,
+    params: &'a mut [f64],
+    grad: &'a [f64],
+    lanes: L,
+}
+
+impl<R: Rule, L: Lanes<Coord = <R::State as Buffers>::Coord>> WithSimd for Fused<'_, R, L> {
+    type Output = ();
+    #[inline(always)]
+    fn with_simd<V: Simd>(self, _simd: V) {
+        // Locals, so that the compiler keeps them in registers (see dispatch.rs).
+        let Fused {
+            rule,
+            k,
+            params,
+            grad,
+            lanes,
+        } = self;
+        let (rule, k) = (rule.clone(), *k);
+        let n = params.len();
+        let grad = &grad[..n];
+        let mut lanes = lanes.truncate(n);
+        for i in 0..n {
+            let (theta, c) = rule.apply(&k, params[i], grad[i], lanes.get(i));
+            params[i] = theta;
+            lanes.set(i, c);
+        }
+    }
+}
+
+fn fused_step<R: Rule>(rule: &R, state: &mut R::State, params: &mut [f64], grad: &[f64]) {
+    let t = state.step() + 1;
+    let k = rule.prepare(t);
+    Arch::new().dispatch(Fused {
+        rule,
+        k: &k,
+        params,
+        grad,
+        lanes: state.lanes(),
+    });
+    state.set_step(t);
+}
+
+fn bench_fused<R: Rule>(group: &mut Group<'_>, label: &str, config: R, n: usize) {
+    let (mut theta, grad, flipped) = inputs(n);
+    let mut opt = Optim::new(config.clone()).expect("valid");
+    opt.step_slice(&mut theta, &grad).expect("first step");
+    let mut state = opt.state().expect("state").clone();
+    group.bench_with_input(BenchmarkId::new(format!("fused-{label}"), n), &n, |b, _| {
+        b.iter(|| {
+            fused_step(&config, &mut state, black_box(&mut theta), &grad);
+            fused_step(&config, &mut state, black_box(&mut theta), &flipped);
+        })
+    });
+}
+
+/// Reads parameters, gradient and `K` buffers and writes parameters and buffers
+/// back, with one addition each: the memory traffic of an in-place step.
+struct Bytes<'a, const K: usize> {
+    params: &'a mut [f64],
+    grad: &'a [f64],
+    buffers: [&'a mut [f64]; K],
+}
+
+impl<const K: usize> WithSimd for Bytes<'_, K> {
+    type Output = ();
+    #[inline(always)]
+    fn with_simd<V: Simd>(self, _simd: V) {
+        let n = self.params.len();
+        let grad = &self.grad[..n];
+        let mut buffers = self.buffers.map(|b| &mut b[..n]);
+        for i in 0..n {
+            let g = grad[i];
+            self.params[i] += g;
+            for b in buffers.iter_mut() {
+                b[i] += g;
+            }
+        }
+    }
+}
+
+fn bytes_step<const K: usize>(params: &mut [f64], grad: &[f64], buffers: &mut [Vec<f64>; K]) {
+    Arch::new().dispatch(Bytes {
+        params,
+        grad,
+        buffers: buffers.each_mut().map(|b| b.as_mut_slice()),
+    });
+}
+
+fn bench_bytes<const K: usize>(group: &mut Group<'_>, n: usize) {
+    let (mut theta, grad, flipped) = inputs(n);
+    let mut buffers: [Vec<f64>; K] = std::array::from_fn(|_| vec![0.0; n]);
+    group.bench_with_input(BenchmarkId::new(format!("bytes-{K}"), n), &n, |b, _| {
+        b.iter(|| {
+            bytes_step(black_box(&mut theta), &grad, &mut buffers);
+            bytes_step(black_box(&mut theta), &flipped, &mut buffers);
+        })
+    });
+}
+
+fn step(c: &mut Criterion) {
+    for n in SIZES {
+        let mut group = c.benchmark_group("step");
+        configure(&mut group, n);
+        for (label, _, bench) in rules() {
+            let _ = label;
+            bench(&mut group, "step", n);
+        }
+        group.finish();
+    }
+}
+
+fn floor(c: &mut Criterion) {
+    for n in SIZES {
+        let mut group = c.benchmark_group("floor");
+        configure(&mut group, n);
+        bench_bytes::<0>(&mut group, n);
+        bench_bytes::<1>(&mut group, n);
+        bench_bytes::<2>(&mut group, n);
+        bench_bytes::<3>(&mut group, n);
+        for (_, _, bench) in rules() {
+            bench(&mut group, "fused", n);
+        }
+        group.finish();
+    }
+}
+
+// ---------------------------------------------------------------- refusal candidates
+
+/// Candidate "two passes": a pass that computes every step and checks it, writing
+/// nothing, then a pass that computes again and writes in place.
+struct Check<'a, R: Rule, L> {
+    rule: &'a R,
+    k: &'a R::Step,
+    params: &'a [f64],
+    grad: &'a [f64],
+    lanes: L,
+}
+
+impl<R: Rule, L: Lanes<Coord = <R::State as Buffers>::Coord>> WithSimd for Check<'_, R, L> {
+    type Output = bool;
+    #[inline(always)]
+    fn with_simd<V: Simd>(self, _simd: V) -> bool {
+        let Check {
+            rule,
+            k,
+            params,
+            grad,
+            lanes,
+        } = self;
+        let (rule, k) = (rule.clone(), *k);
+        let n = params.len();
+        let grad = &grad[..n];
+        let lanes = lanes.truncate(n);
+        let mut finite = true;
+        for i in 0..n {
+            let g = grad[i];
+            let (next, c) = rule.apply(&k, params[i], g, lanes.get(i));
+            finite &= g.is_finite() & next.is_finite() & R::State::is_finite(&c);
+        }
+        finite
+    }
+}
+
+fn two_pass_step<R: Rule>(rule: &R, state: &mut R::State, params: &mut [f64], grad: &[f64]) {
+    let t = state.step() + 1;
+    let k = rule.prepare(t);
+    let finite = Arch::new().dispatch(Check {
+        rule,
+        k: &k,
+        params,
+        grad,
+        lanes: state.lanes(),
+    });
+    assert!(finite);
+    Arch::new().dispatch(Fused {
+        rule,
+        k: &k,
+        params,
+        grad,
+        lanes: state.lanes(),
+    });
+    state.set_step(t);
+}
+
+fn refusal(c: &mut Criterion) {
+    for n in [100_000, 10_000_000] {
+        let mut group = c.benchmark_group("refusal");
+        configure(&mut group, n);
+        let config = AdamConfig::default();
+        bench_step(&mut group, "staged", config, n);
+        bench_fused(&mut group, "in-place-unchecked", config, n);
+        let (mut theta, grad, flipped) = inputs(n);
+        let mut opt = Optim::new(config).expect("valid");
+        opt.step_slice(&mut theta, &grad).expect("first step");
+        let mut state = opt.state().expect("state").clone();
+        group.bench_with_input(BenchmarkId::new("two-pass", n), &n, |b, _| {
+            b.iter(|| {
+                two_pass_step(&config, &mut state, black_box(&mut theta), &grad);
+                two_pass_step(&config, &mut state, black_box(&mut theta), &flipped);
+            })
+        });
+        bench_bytes::<2>(&mut group, n);
+        group.finish();
+    }
+}
+
+criterion_group!(benches, step, floor, refusal);
 criterion_main!(benches);

@@ -607,12 +607,15 @@ enum Method {
 }
 
 impl Method {
-    fn step(&mut self, f: &Problem, x: &mut DVector<f64>) -> Result<(), String> {
+    /// One step from `x`, whose gradient `g` the caller has already computed (for
+    /// the record of `x`): methods that need only the gradient use it, so each
+    /// gradient is evaluated once per step.
+    fn step(&mut self, f: &Problem, x: &mut DVector<f64>, g: &DVector<f64>) -> Result<(), String> {
         match self {
-            Method::FirstOrder(d) => d.step(x, &f.gradient(x)).map_err(|e| e.to_string()),
+            Method::FirstOrder(d) => d.step(x, g).map_err(|e| e.to_string()),
             Method::Newton(n) => n.step(f, x).map(|_| ()).map_err(|e| e.to_string()),
             Method::Diagonal(d) => d.step(f, x).map_err(|e| e.to_string()),
-            Method::Secant(s) => s.step(x, &f.gradient(x)).map_err(|e| e.to_string()),
+            Method::Secant(s) => s.step(x, g).map_err(|e| e.to_string()),
             Method::Vsgd(v) => v.step(f, x).map_err(|e| e.to_string()),
             Method::Lbfgs(l) => l.step(f, x).map(|_| ()).map_err(|e| e.to_string()),
             Method::Natural(n) => match f {
@@ -763,7 +766,9 @@ struct Record {
     params: Vec<f64>,
 }
 
-fn record(f: &Problem, x: &DVector<f64>, step: u64) -> Result<Record, String> {
+/// The record of `x` after `step` steps, and the gradient at `x` (which the next
+/// step uses).
+fn record(f: &Problem, x: &DVector<f64>, step: u64) -> Result<(Record, DVector<f64>), String> {
     let (loss, g) = f.value_gradient(x);
     let grad_norm = euclidean_norm(&g);
     if !loss.is_finite() || !grad_norm.is_finite() {
@@ -785,11 +790,12 @@ fn record(f: &Problem, x: &DVector<f64>, step: u64) -> Result<Record, String> {
             "the loss or the gradient is not finite {at} (loss = {loss}, |grad| = {grad_norm})"
         ));
     }
-    Ok(Record {
+    let record = Record {
         loss,
         grad_norm,
         params: x.iter().copied().collect(),
-    })
+    };
+    Ok((record, g))
 }
 
 /// Runs `descent run` with the arguments after `run`, returning the text to
@@ -859,12 +865,15 @@ pub fn run(args: &[String]) -> Result<String, String> {
     let mut method = build_method(optimizer, &flags)?;
 
     let mut records = Vec::new();
-    records.push(record(&problem, &x, 0)?);
+    let (first, mut g) = record(&problem, &x, 0)?;
+    records.push(first);
     for k in 1..=steps {
         method
-            .step(&problem, &mut x)
+            .step(&problem, &mut x, &g)
             .map_err(|m| format!("step {k}: {optimizer}: {m}"))?;
-        records.push(record(&problem, &x, k)?);
+        let (next, grad) = record(&problem, &x, k)?;
+        records.push(next);
+        g = grad;
     }
     Ok(if csv {
         render_csv(&records, problem.dim())

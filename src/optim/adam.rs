@@ -24,7 +24,9 @@ use nalgebra::DVector;
 use super::decay::Decay;
 use super::moments::{Beta, bias_correction, ema, ema_sq};
 use super::scalar::{Real, Scalar};
-use super::{Buffers, Config, Lanes, Optim, Rule, WeightDecay, decay, first_non_finite, hyper};
+use super::{
+    Buffers, Config, Lanes, Optim, Rule, Unswitched, WeightDecay, decay, first_non_finite, hyper,
+};
 use crate::error::HyperError;
 
 /// Which running maximum of the second moment, if any, AMSGrad keeps.
@@ -255,6 +257,17 @@ impl<S: Real> Rule<S> for AdamConfig {
             exp_avg_sq: DVector::from_element(n, S::zero()),
             max_exp_avg_sq: (self.amsgrad != Amsgrad::Off)
                 .then(|| DVector::from_element(n, S::zero())),
+        }
+    }
+
+    #[inline(always)]
+    fn unswitch<F: Unswitched<S, Self>>(&self, f: F) -> F::Output {
+        let with = |amsgrad| AdamConfig { amsgrad, ..*self };
+        match self.amsgrad {
+            Amsgrad::Off => f.call(&with(Amsgrad::Off)),
+            Amsgrad::PyTorch => f.call(&with(Amsgrad::PyTorch)),
+            Amsgrad::Paper => f.call(&with(Amsgrad::Paper)),
+            Amsgrad::Optax => f.call(&with(Amsgrad::Optax)),
         }
     }
 

@@ -10,22 +10,45 @@
 //! `f32`, or an exact type for the root-free rules.
 //!
 //! The driver [`Optim`] runs the rule over all coordinates of plain slices
-//! ([`Optim::step_slice`]; [`Optimizer::step`] takes `DVector`s), in two passes,
-//! so that a step is either taken whole or refused whole:
+//! ([`Optim::step_slice`]; [`Optimizer::step`] takes `DVector`s), so that a step
+//! is either taken whole or refused whole, in one pass over memory:
 //!
-//! 1. check the inputs (lengths, finite gradient);
-//! 2. compute every new value and check that it is finite, writing nothing;
-//! 3. compute again and write. The arithmetic is deterministic, so pass 3 writes
-//!    exactly the values that pass 2 checked.
+//! 1. check the lengths, and compute the step's constants ([`Rule::prepare`]);
+//! 2. one pass: for each coordinate, compute the new parameter and state from the
+//!    old ones, copy the old parameter into a backup, write the new parameter in
+//!    place and the new state into a *spare* copy of the state's buffers, and
+//!    keep a running "all finite" flag (the gradient entry and every result);
+//! 3. if everything was finite, swap the spare with the state (a pointer swap)
+//!    and count the step; otherwise copy the backup back into the parameters,
+//!    leave the state (which was only read) as it was, and name the first
+//!    offending coordinate (a second look, on refused steps only).
 //!
-//! Nothing is allocated in a step once the state exists (the state is created on
-//! the first step, as PyTorch does).
+//! Why this design. Refusing a step whole means knowing every result is finite
+//! before the step is final. Three ways were measured (`cargo bench --bench step
+//! -- refusal`, book chapter "Performance"): compute twice (a checking pass, then
+//! a writing pass), stage as above, or a cheap sufficient pre-check (none exists
+//! for rules in general: a finite input can overflow). Per coordinate of Adam in
+//! `f64`, an in-place step that could not refuse would read parameter, gradient,
+//! `m` and `v` and write three of them back: 56 bytes. The two-pass design reads
+//! 32 more bytes and does all the arithmetic twice. Staging reads and writes the
+//! same 56 bytes plus an 8-byte backup write and the write-allocate reads of the
+//! backup and the spare buffers (up to 24 bytes), but computes once; it was the
+//! faster of the two at every size measured, so it is the driver. Its cost is
+//! memory: a second copy of the state's buffers and one vector of parameters.
+//!
+//! The loop itself runs on the CPU's vector units with hardware fused
+//! multiply-adds, chosen at run time (module `dispatch`); every path gives the
+//! same bits.
+//!
+//! Nothing is allocated in a step once the state exists (the state, its spare
+//! and the backup are created on the first step, as PyTorch creates its state).
 
 use std::fmt::Debug;
 
 use nalgebra::DVector;
 
 use crate::error::{HyperError, StepError};
+use dispatch::Path;
 
 pub mod adadelta;
 pub mod adagrad;
@@ -33,6 +56,7 @@ pub mod adam;
 pub mod adamax;
 pub mod asgd;
 pub mod decay;
+mod dispatch;
 pub mod hyper;
 pub mod moments;
 pub mod nadam;
@@ -252,6 +276,17 @@ pub trait Rule<S: Scalar = f64>: Config {
     fn update(&self, t: u64, theta: S, g: S, s: CoordOf<Self, S>) -> (S, CoordOf<Self, S>) {
         self.apply(&self.prepare(t), theta, g, s)
     }
+    /// Calls `f` with this rule, or with a copy of it in which the fields that
+    /// choose between the branches of [`Rule::apply`] are literal constants, one
+    /// call per configuration. The compiler then builds one loop per
+    /// configuration with those branches removed, which it can run on vectors (it
+    /// does not vectorize a loop around a `match` with several arms). The default
+    /// calls `f` with `self`; a rule overrides it only if its `apply` branches on
+    /// a `match` of its configuration.
+    #[inline(always)]
+    fn unswitch<F: Unswitched<S, Self>>(&self, f: F) -> F::Output {
+        f.call(self)
+    }
     /// The constants of the step that follows state `s`. The default is
     /// `prepare(s.step() + 1)`; a rule whose constants depend on more than `t`
     /// (a running product kept in its state) overrides it.
@@ -265,12 +300,42 @@ pub trait Rule<S: Scalar = f64>: Config {
     }
 }
 
+/// A computation over a rule, run by [`Rule::unswitch`] (a generic closure).
+pub trait Unswitched<S: Scalar, R: Rule<S>> {
+    /// What the computation returns.
+    type Output;
+    /// Runs the computation with `rule`.
+    fn call(self, rule: &R) -> Self::Output;
+}
+
 /// An optimizer: validated hyperparameters `R` and the state they act on, in
 /// scalar type `S` (`f64` unless said otherwise).
-#[derive(Clone, Debug, PartialEq)]
+///
+/// Besides the state it keeps a spare copy of the state's buffers, which a step
+/// writes into, and a copy of the parameters before the step (see the module
+/// documentation). Equality and `Debug` look at the configuration and the state
+/// only.
+#[derive(Clone)]
 pub struct Optim<R: Rule<S>, S: Scalar = f64> {
     config: R,
     state: Option<R::State>,
+    spare: Option<R::State>,
+    backup: Vec<S>,
+}
+
+impl<S: Scalar, R: Rule<S> + PartialEq> PartialEq for Optim<R, S> {
+    fn eq(&self, other: &Self) -> bool {
+        self.config == other.config && self.state == other.state
+    }
+}
+
+impl<S: Scalar, R: Rule<S>> Debug for Optim<R, S> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Optim")
+            .field("config", &self.config)
+            .field("state", &self.state)
+            .finish()
+    }
 }
 
 impl<R: Rule> Optim<R> {
@@ -288,6 +353,8 @@ impl<S: Scalar, R: Rule<S>> Optim<R, S> {
         Ok(Optim {
             config,
             state: None,
+            spare: None,
+            backup: Vec::new(),
         })
     }
 
@@ -344,11 +411,12 @@ impl<S: Scalar, R: Rule<S>> Optim<R, S> {
     /// Forgets the state, as if no step had been taken.
     pub fn reset(&mut self) {
         self.state = None;
+        self.spare = None;
     }
 
     /// Takes one step on slices in scalar type `S`. On error nothing changes.
     pub fn step_slice(&mut self, params: &mut [S], grad: &[S]) -> Result<(), StepError> {
-        step_all(&self.config, &mut self.state, params, grad)
+        step_all(Path::Best, self, params, grad)
     }
 
     /// The number of steps taken so far.
@@ -392,10 +460,10 @@ impl<R: Rule> Optimizer for Optim<R> {
 }
 
 // ANCHOR: driver
-/// The two-pass driver described in the module documentation.
+/// The one-pass driver described in the module documentation.
 fn step_all<S: Scalar, R: Rule<S>>(
-    rule: &R,
-    state: &mut Option<R::State>,
+    path: Path,
+    opt: &mut Optim<R, S>,
     params: &mut [S],
     grad: &[S],
 ) -> Result<(), StepError> {
@@ -407,7 +475,7 @@ fn step_all<S: Scalar, R: Rule<S>>(
             found: grad.len(),
         });
     }
-    if let Some(expected) = state.as_ref().and_then(Buffers::coords)
+    if let Some(expected) = opt.state.as_ref().and_then(Buffers::coords)
         && expected != n
     {
         return Err(StepError::LengthMismatch {
@@ -416,51 +484,91 @@ fn step_all<S: Scalar, R: Rule<S>>(
             found: n,
         });
     }
-    if let Some((index, &value)) = grad.iter().enumerate().find(|(_, g)| !g.is_finite()) {
+    let Optim {
+        config: rule,
+        state,
+        spare,
+        backup,
+    } = opt;
+
+    // The first step builds the state, its spare and the backup (the only
+    // allocations); they are dropped again if that step is refused.
+    let fresh = state.is_none() || spare.is_none();
+    if fresh && let Some((index, &value)) = grad.iter().enumerate().find(|(_, g)| !g.is_finite()) {
+        // Refused before anything is built (later steps find it in the pass).
         return Err(StepError::NonFiniteGradient {
             index,
             value: value.to_f64(),
         });
     }
-
-    // The first step builds the state; it is kept only if the step is taken.
-    let mut fresh = None;
-    let s: &mut R::State = match state {
-        Some(s) => s,
-        None => fresh.insert(rule.init(params)),
+    if fresh {
+        let s = rule.init(params);
+        *spare = Some(s.clone());
+        *state = Some(s);
+        *backup = vec![S::zero(); n];
+    }
+    let (Some(s), Some(new)) = (state.as_mut(), spare.as_mut()) else {
+        unreachable!("both were just built")
     };
+    if backup.len() < n {
+        // Only a state without buffers (plain SGD) accepts a new length.
+        backup.resize(n, S::zero());
+    }
     let t = s.step().saturating_add(1);
     let k = rule.prepare_for(s);
 
-    {
-        let mut lanes = s.lanes().truncate(n);
-        for i in 0..n {
-            let (theta, c) = rule.apply(&k, params[i], grad[i], lanes.get(i));
-            if !theta.is_finite() {
-                return Err(StepError::NonFiniteResult {
-                    index: i,
-                    quantity: "param",
-                });
-            }
-            if let Some(quantity) = R::State::non_finite(&c) {
-                return Err(StepError::NonFiniteResult { index: i, quantity });
-            }
+    if !dispatch::stage(path, rule, &k, params, backup, grad, s.lanes(), new.lanes()) {
+        // Refused: put the parameters back; the state was only read.
+        params.copy_from_slice(&backup[..n]);
+        let error = first_error(rule, &k, params, grad, &s.lanes());
+        if fresh {
+            *state = None;
+            *spare = None;
+            *backup = Vec::new();
         }
-        for i in 0..n {
-            let (theta, c) = rule.apply(&k, params[i], grad[i], lanes.get(i));
-            params[i] = theta;
-            lanes.set(i, c);
-        }
+        return Err(error);
     }
+    std::mem::swap(s, new);
     s.set_step(t);
     rule.finish(&k, s);
-
-    if fresh.is_some() {
-        *state = fresh;
-    }
     Ok(())
 }
 // ANCHOR_END: driver
+
+/// Why the step was refused: the first non-finite gradient entry if there is
+/// one, else the first coordinate whose result is not finite (the parameter
+/// before the buffers). Runs only on a refused step, from the old values.
+fn first_error<S: Scalar, R: Rule<S>>(
+    rule: &R,
+    k: &R::Step,
+    params: &[S],
+    grad: &[S],
+    lanes: &<R::State as Buffers>::Lanes<'_>,
+) -> StepError {
+    if let Some((index, &value)) = grad.iter().enumerate().find(|(_, g)| !g.is_finite()) {
+        return StepError::NonFiniteGradient {
+            index,
+            value: value.to_f64(),
+        };
+    }
+    for (i, (&theta, &g)) in params.iter().zip(grad).enumerate() {
+        let (theta, c) = rule.apply(k, theta, g, lanes.get(i));
+        if !theta.is_finite() {
+            return StepError::NonFiniteResult {
+                index: i,
+                quantity: "param",
+            };
+        }
+        if let Some(quantity) = R::State::non_finite(&c) {
+            return StepError::NonFiniteResult { index: i, quantity };
+        }
+    }
+    // The pass found a non-finite value; the same arithmetic finds it again.
+    StepError::NonFiniteResult {
+        index: 0,
+        quantity: "param",
+    }
+}
 
 /// The name of the first non-finite entry among `(name, value)` pairs.
 pub(crate) fn first_non_finite<S: Scalar>(entries: &[(&'static str, S)]) -> Option<&'static str> {

@@ -26,7 +26,9 @@ use nalgebra::DVector;
 use super::decay::Decay;
 use super::moments::{Beta, ema, ema_sq};
 use super::scalar::{Real, Scalar};
-use super::{Buffers, Config, Lanes, Optim, Rule, WeightDecay, decay, first_non_finite, hyper};
+use super::{
+    Buffers, Config, Lanes, Optim, Rule, Unswitched, WeightDecay, decay, first_non_finite, hyper,
+};
 use crate::error::HyperError;
 
 /// Hyperparameters of RMSprop, with PyTorch's names and defaults.
@@ -225,6 +227,30 @@ impl<S: Real> Rule<S> for RmsPropConfig {
             square_avg: zeros(),
             momentum_buffer: (self.momentum > 0.0).then(zeros),
             grad_avg: self.centered.then(zeros),
+        }
+    }
+
+    #[inline(always)]
+    fn unswitch<F: Unswitched<S, Self>>(&self, f: F) -> F::Output {
+        match (self.centered, self.momentum > 0.0) {
+            (false, false) => f.call(&RmsPropConfig {
+                centered: false,
+                momentum: 0.0,
+                ..*self
+            }),
+            (false, true) => f.call(&RmsPropConfig {
+                centered: false,
+                ..*self
+            }),
+            (true, false) => f.call(&RmsPropConfig {
+                centered: true,
+                momentum: 0.0,
+                ..*self
+            }),
+            (true, true) => f.call(&RmsPropConfig {
+                centered: true,
+                ..*self
+            }),
         }
     }
 

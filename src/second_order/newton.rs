@@ -322,16 +322,19 @@ impl Newton {
                 slope: 0.0,
             });
         }
+        // One workspace for every attempt: the factor, the direction and two
+        // scaled copies; no attempt allocates.
+        let mut ws = Workspace::new(n);
         // The undamped Newton direction first.
-        let undamped = solve(h, 0.0, g);
+        let undamped = solve(&mut ws, h, 0.0, g);
         let zero = |lambda| Direction {
             p: DVector::zeros(n),
             lambda,
             slope: 0.0,
         };
         match (self.config.damping, undamped) {
-            (_, Solve::Descent(p, slope)) => Ok(Direction {
-                p,
+            (_, Solve::Descent(slope)) => Ok(Direction {
+                p: ws.p,
                 lambda: 0.0,
                 slope,
             }),
@@ -348,8 +351,14 @@ impl Newton {
             ) => {
                 let mut lambda = lambda0;
                 for tries in 1..=max_tries {
-                    match solve(h, lambda, g) {
-                        Solve::Descent(p, slope) => return Ok(Direction { p, lambda, slope }),
+                    match solve(&mut ws, h, lambda, g) {
+                        Solve::Descent(slope) => {
+                            return Ok(Direction {
+                                p: ws.p,
+                                lambda,
+                                slope,
+                            });
+                        }
                         Solve::Underflow => return Ok(zero(lambda)),
                         Solve::NotPositiveDefinite | Solve::NotDescent(_) => {}
                     }
@@ -405,8 +414,15 @@ impl Newton {
             return Ok(info);
         }
         let mut s = self.config.step;
+        // x + s p, computed into one vector reused by every trial.
+        let mut trial = x.clone();
+        let move_to = |trial: &mut DVector<f64>, s: f64| {
+            for ((t, &xi), &pi) in trial.iter_mut().zip(x.iter()).zip(dir.p.iter()) {
+                *t = xi + pi * s;
+            }
+        };
         let Some(ls) = self.config.line_search else {
-            let trial = &*x + &dir.p * s;
+            move_to(&mut trial, s);
             if let Some(index) = trial.iter().position(|v| !v.is_finite()) {
                 return Err(NewtonError::NonFiniteResult { index });
             }
@@ -416,7 +432,7 @@ impl Newton {
         };
         let allowance = 4.0 * f64::EPSILON * loss.abs();
         for tries in 1..=ls.max_backtracks.saturating_add(1) {
-            let trial = &*x + &dir.p * s;
+            move_to(&mut trial, s);
             if trial.iter().all(|v| v.is_finite()) {
                 let new_loss = f.value(&trial);
                 if new_loss.is_finite() && new_loss <= loss + ls.c1 * s * dir.slope + allowance {
@@ -445,8 +461,8 @@ impl Newton {
 // ANCHOR: solve
 /// The outcome of one Cholesky solve of `(H + lambda I) p = -g`.
 enum Solve {
-    /// A finite `p` with `g.p < 0`, and that slope.
-    Descent(DVector<f64>, f64),
+    /// A finite `p` (in the workspace) with `g.p < 0`, and that slope.
+    Descent(f64),
     /// The factorization failed.
     NotPositiveDefinite,
     /// The factorization succeeded but `p` is not a finite descent direction.
@@ -456,21 +472,58 @@ enum Solve {
     Underflow,
 }
 
-fn solve(h: &DMatrix<f64>, lambda: f64, g: &DVector<f64>) -> Solve {
-    let mut m = h.clone();
+/// The memory of one Newton direction, allocated once and reused by every
+/// damping attempt: the matrix that is factored in place, the direction, and
+/// the two scaled copies of the descent test.
+struct Workspace {
+    factor: DMatrix<f64>,
+    p: DVector<f64>,
+    g_scaled: DVector<f64>,
+    p_scaled: DVector<f64>,
+}
+
+impl Workspace {
+    fn new(n: usize) -> Self {
+        Workspace {
+            factor: DMatrix::zeros(n, n),
+            p: DVector::zeros(n),
+            g_scaled: DVector::zeros(n),
+            p_scaled: DVector::zeros(n),
+        }
+    }
+}
+
+fn solve(ws: &mut Workspace, h: &DMatrix<f64>, lambda: f64, g: &DVector<f64>) -> Solve {
+    let n = g.len();
+    let mut m = std::mem::replace(&mut ws.factor, DMatrix::zeros(0, 0));
+    m.copy_from(h);
     if lambda != 0.0 {
-        for i in 0..m.nrows() {
+        for i in 0..n {
             m[(i, i)] += lambda;
         }
     }
-    let Some(chol) = Cholesky::new(m) else {
+    // `new_unchecked` runs the same arithmetic as `Cholesky::new` but does not
+    // stop (and drop the matrix) at a pivot that is not positive; it leaves a
+    // zero or NaN on the diagonal there instead. So `Cholesky::new` succeeds
+    // exactly when every diagonal entry of this factor is positive, and the
+    // factor is then the same, bit for bit. The matrix comes back for the next
+    // attempt.
+    let chol = Cholesky::new_unchecked(m);
+    let positive_definite = chol.l_dirty().diagonal().iter().all(|&d| d > 0.0);
+    if positive_definite {
+        ws.p.copy_from(g);
+        chol.solve_mut(&mut ws.p);
+        ws.p.neg_mut();
+    }
+    ws.factor = chol.unpack_dirty();
+    if !positive_definite {
         return Solve::NotPositiveDefinite;
-    };
-    let p = -chol.solve(g);
+    }
+    let p = &ws.p;
     if p.iter().any(|v| !v.is_finite()) {
         return Solve::NotDescent(f64::NAN);
     }
-    let slope = g.dot(&p);
+    let slope = g.dot(p);
     // The sign test runs on copies scaled to unit max-norm, so that underflow in
     // g.p (for g and p near 1e-170, say) cannot hide the sign: scaling by
     // positive numbers keeps the sign, and the scaled entries lie in [-1, 1]
@@ -480,9 +533,13 @@ fn solve(h: &DMatrix<f64>, lambda: f64, g: &DVector<f64>) -> Solve {
     if ps == 0.0 {
         return Solve::Underflow;
     }
-    let scaled = (g / gs).dot(&(&p / ps));
+    ws.g_scaled.copy_from(g);
+    ws.g_scaled /= gs;
+    ws.p_scaled.copy_from(p);
+    ws.p_scaled /= ps;
+    let scaled = ws.g_scaled.dot(&ws.p_scaled);
     if scaled < 0.0 {
-        Solve::Descent(p, slope)
+        Solve::Descent(slope)
     } else {
         Solve::NotDescent(slope)
     }
