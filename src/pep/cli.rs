@@ -1,0 +1,1 @@
+//! `descent pep`: argument parsing and the JSON answer.
