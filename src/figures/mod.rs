@@ -19,6 +19,7 @@ use crate::problems::Objective;
 
 mod first_order;
 mod second_order;
+mod worst_case;
 
 /// A figure: its file name (`<name>.svg`) and its SVG text.
 #[derive(Clone, Debug, PartialEq)]
@@ -71,6 +72,7 @@ pub fn all() -> Result<Vec<Figure>, FigureError> {
         second_order::newton_vs_gd()?,
         second_order::fisher_fields()?,
         second_order::units()?,
+        worst_case::worst_case_rates()?,
     ])
 }
 

@@ -57,6 +57,7 @@ impl FunctionClass {
     /// `f_j - f_i + <g_j, x_i - x_j> + c (|g_i - g_j|^2/L + mu |x_i - x_j|^2
     /// - 2 (mu/L) <g_j - g_i, x_j - x_i>)` with `c = 1/(2(1 - mu/L))`.
     pub fn interpolation(&self, i: &Point, j: &Point) -> Scalar {
+        // ANCHOR: interpolation
         let (l, mu) = (self.l, self.mu);
         let c = 1.0 / (2.0 * (1.0 - mu / l));
         let dx = &i.x - &j.x;
@@ -67,6 +68,7 @@ impl FunctionClass {
         e += Scalar::inner(&dx, &dx) * (c * mu);
         // <g_j - g_i, x_j - x_i> = <dg, dx>.
         e += Scalar::inner(&dg, &dx) * (-2.0 * c * mu / l);
+        // ANCHOR_END: interpolation
         e
     }
 

@@ -129,6 +129,7 @@ impl Method {
         oracle: &mut dyn FnMut(&DVector<f64>) -> DVector<f64>,
     ) -> DVector<f64> {
         let l = class.l();
+        // ANCHOR: methods
         match *self {
             Method::Gd { h } => {
                 let mut x = x0;
@@ -183,6 +184,7 @@ impl Method {
                 x
             }
         }
+        // ANCHOR_END: methods
     }
 }
 

@@ -99,7 +99,11 @@ pub(crate) fn require(
     } else {
         Err(PepError::InvalidParameter {
             param,
-            value: format!("{value}"),
+            value: if value != 0.0 && !(1e-4..1e6).contains(&value.abs()) {
+                format!("{value:e}")
+            } else {
+                format!("{value}")
+            },
             range: range.into(),
         })
     }

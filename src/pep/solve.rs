@@ -83,7 +83,65 @@ pub fn worst_case(
         format!("1 <= N <= {MAX_STEPS}"),
     )?;
     method.validate()?;
+    let l = class.l();
+    let unit = FunctionClass::new(1.0, class.mu() / l)?;
+    let wc = rescale(solve_unit(&unit, method, n, measure)?, l, measure);
+    require(
+        wc.value.is_finite() && wc.accuracy.is_finite(),
+        "L",
+        l,
+        "small enough that the worst case is a finite f64",
+    )?;
+    Ok(wc)
+}
 
+/// Undoes the normalization `L = 1`. With steps in units of `1/L`, `f(x) ->
+/// f(x)/L` maps the class with `(L, mu)` onto the class with `(1, mu/L)` and leaves
+/// every iterate in place, so gradients and values scale by `L` and the measures
+/// by `L` (`f`), `L^2` (`grad`) or 1 (`dist`). Solving at `L = 1` keeps the
+/// program's numbers near 1 whatever `L` is.
+fn rescale(mut wc: WorstCase, l: f64, measure: Measure) -> WorstCase {
+    let k = match measure {
+        Measure::FunctionValue => l,
+        Measure::GradientNorm => l * l,
+        Measure::Distance => 1.0,
+    };
+    wc.value *= k;
+    wc.dual_value *= k;
+    wc.accuracy *= k;
+    wc.initial_multiplier *= k;
+    // Each condition is in units of f (L); the multipliers turn them into the
+    // measure's units.
+    for m in &mut wc.multipliers {
+        m.2 *= k / l;
+    }
+    let dim = wc.gram.nrows();
+    for i in 0..dim {
+        for j in 0..dim {
+            let si = if i == 0 { 1.0 } else { l };
+            let sj = if j == 0 { 1.0 } else { l };
+            wc.gram[(i, j)] *= si * sj;
+        }
+    }
+    wc.values *= l;
+    // A point's position is x_0 minus steps (in units of 1/L) times gradients: at
+    // L = 1 its coefficient on a gradient is the step, at L it is the step over L.
+    for p in &mut wc.points {
+        for c in p.x.iter_mut().skip(1) {
+            *c /= l;
+        }
+    }
+    wc
+}
+
+/// The program at `L = 1`.
+fn solve_unit(
+    class: &FunctionClass,
+    method: &Method,
+    n: usize,
+    measure: Measure,
+) -> Result<WorstCase, PepError> {
+    // ANCHOR: program
     // Run the method symbolically: N gradients, then one at the output.
     let mut rec = Recorder::new(n + 1);
     let x0 = rec.x0();
@@ -110,6 +168,7 @@ pub fn worst_case(
         Some(out) => measure.at(out),
         None => return Err(not_solved("no output point")),
     };
+    // ANCHOR_END: program
 
     let ns = dim * (dim + 1) / 2;
     let nv = ns + nf;
@@ -189,6 +248,9 @@ pub fn worst_case(
     let inf = |v: &[f64]| v.iter().fold(0.0_f64, |a, x| a.max(x.abs()));
     let one = |v: &[f64]| v.iter().map(|x| x.abs()).sum::<f64>();
     let value = -sol.obj_val;
+    if !value.is_finite() {
+        return Err(not_solved("non-finite objective"));
+    }
     let dual_value = -sol.obj_val_dual;
     let accuracy = (value - dual_value).abs() + inf(&rp) * one(&sol.z) + inf(&rd) * one(&sol.x);
 
