@@ -11,7 +11,7 @@ use std::process::Command;
 use descent::optim::{Optimizer, Sgd, SgdConfig};
 use descent::pep::method::ogm_theta;
 use descent::pep::reconstruct::{Interpolant, Realization};
-use descent::pep::{FunctionClass, Measure, Method, WorstCase, worst_case};
+use descent::pep::{FunctionClass, Measure, Method, NesterovMomentum, WorstCase, worst_case};
 use nalgebra::{DVector, Matrix2};
 
 fn solve(l: f64, mu: f64, method: Method, n: usize, measure: Measure) -> WorstCase {
@@ -540,4 +540,65 @@ fn measures_scale_with_l() {
             "{measure:?}"
         );
     }
+}
+
+/// PEPit's worst cases (tests/fixtures/pepit/worst_cases.json, written by
+/// scripts/reference/pepit_fixtures.py with PEPit 0.5.1 over CVXPY and Clarabel)
+/// against the crate's: every method, every measure, N = 1, 2, 3, 5. PEPit writes
+/// its own interpolation conditions and its own SDP; both solutions are only
+/// approximately optimal, so the two values may differ by the sum of their
+/// accuracies (each: duality gap plus infeasibility times the other side's size,
+/// the fixture's estimated by the script from PEPit's own feasibility check).
+#[test]
+fn pepit_fixtures_agree() {
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/pepit/worst_cases.json"
+    );
+    let text = std::fs::read_to_string(path).expect("fixture file");
+    let fixture: serde_json::Value = serde_json::from_str(&text).expect("json");
+    assert_eq!(fixture["pepit"], "0.5.1");
+    let cases = fixture["cases"].as_array().expect("cases");
+    let mut seen = std::collections::BTreeSet::new();
+    for case in cases {
+        let num = |k: &str| case[k].as_f64().expect("number");
+        let (l, mu, h) = (num("L"), num("mu"), num("step_size"));
+        let beta = case["momentum"].as_f64();
+        let n = case["steps"].as_u64().expect("steps") as usize;
+        let name = case["method"].as_str().expect("method");
+        let method = match name {
+            "gd" => Method::Gd { h },
+            "heavy-ball" => Method::HeavyBall {
+                h,
+                beta: beta.expect("momentum"),
+            },
+            "nesterov" => Method::Nesterov {
+                h,
+                momentum: match beta {
+                    Some(b) => NesterovMomentum::Constant(b),
+                    None => NesterovMomentum::Tk,
+                },
+            },
+            "ogm" => Method::Ogm,
+            other => panic!("unknown method {other}"),
+        };
+        let measure_name = case["measure"].as_str().expect("measure");
+        let measure = match measure_name {
+            "f" => Measure::FunctionValue,
+            "grad" => Measure::GradientNorm,
+            "dist" => Measure::Distance,
+            other => panic!("unknown measure {other}"),
+        };
+        seen.insert((name, measure_name));
+        let wc = solve(l, mu, method, n, measure);
+        let pepit = num("dual");
+        let tol = wc.accuracy + num("accuracy");
+        assert!(
+            (wc.value - pepit).abs() <= tol,
+            "{case}: crate {} vs PEPit {pepit}, tolerance {tol:e}",
+            wc.value
+        );
+    }
+    // Every method with every measure.
+    assert_eq!(seen.len(), 4 * 3, "{seen:?}");
 }

@@ -18,9 +18,12 @@ import os
 import sys
 
 import cvxpy
+import numpy as np
 import PEPit
 from PEPit import PEP
 from PEPit.functions import SmoothStronglyConvexFunction
+from PEPit.point import Point
+from PEPit.tools.dict_operations import prune_dict, symmetrize_dict
 
 OUT = os.path.join("tests", "fixtures", "pepit", "worst_cases.json")
 SOLVER = "CLARABEL"
@@ -83,8 +86,45 @@ def worst_case(method, L, mu, n, h, beta, measure):
     else:
         problem.set_performance_metric((x - xs) ** 2)
     dual = problem.solve(wrapper="cvxpy", solver=SOLVER, verbose=0)
-    primal = problem.wrapper.prob.value
-    return float(primal), float(dual)
+    primal = problem.objective.eval()
+    return float(primal), float(dual), accuracy(problem, primal, dual)
+
+
+def accuracy(problem, primal, dual):
+    """How far PEPit's values can be from the SDP's optimum, from its solution.
+
+    The same estimate as the crate's (`WorstCase::accuracy`): the gap between the
+    two values, plus each side's infeasibility times the size of the other side's
+    solution. PEPit's own feasibility check (PEP.check_feasibility) measures the
+    pieces: the primal constraint violation and the Gram matrix's negative
+    eigenvalue; the dual's negative eigenvalue and the terms of the rebuilt proof
+    that should have cancelled.
+    """
+    gram = problem.G_value
+    residual = problem.residual
+    constraints = problem._list_of_prepared_constraints
+    violation = max(
+        [max(0.0, c.eval()) for c in constraints if c.equality_or_inequality == "inequality"]
+        + [abs(c.eval()) for c in constraints if c.equality_or_inequality == "equality"]
+    )
+    duals = sum(abs(c.eval_dual()) for c in constraints)
+    gram_neg = max(0.0, -float(np.min(np.linalg.eigvalsh(gram))))
+    residual_neg = max(0.0, -float(np.min(np.linalg.eigvalsh(residual))))
+    # The terms of "objective - sum of dual-weighted constraints" other than the
+    # constant, as in PEPit's check_feasibility.
+    combination = -np.dot(Point.list_of_leaf_points, np.dot(residual, Point.list_of_leaf_points))
+    for c in constraints:
+        combination += c.eval_dual() * c.expression
+    leftover = prune_dict(symmetrize_dict((problem.objective - combination).decomposition_dict))
+    remaining = sum(abs(v) for k, v in leftover.items() if k != 1)
+    size = max(1.0, float(np.max(np.abs(gram))), abs(primal))
+    return float(
+        abs(primal - dual)
+        + violation * duals
+        + gram_neg * float(np.trace(residual))
+        + residual_neg * float(np.trace(gram))
+        + remaining * size
+    )
 
 
 # (method, L, mu, step h, momentum beta or None)
@@ -106,13 +146,13 @@ def main():
     for method, L, mu, h, beta in CONFIGS:
         for n in STEPS:
             for measure in MEASURES:
-                primal, dual = worst_case(method, L, mu, n, h, beta, measure)
+                primal, dual, acc = worst_case(method, L, mu, n, h, beta, measure)
                 cases.append({
                     "method": method, "L": L, "mu": mu, "step_size": h,
                     "momentum": beta, "steps": n, "measure": measure,
-                    "primal": primal, "dual": dual,
+                    "primal": primal, "dual": dual, "accuracy": acc,
                 })
-                print(method, L, mu, n, measure, primal, dual, file=sys.stderr)
+                print(method, L, mu, n, measure, primal, dual, acc, file=sys.stderr)
     out = {
         "generator": "scripts/reference/pepit_fixtures.py",
         "pepit": PEPit.__version__ if hasattr(PEPit, "__version__") else "0.5.1",
