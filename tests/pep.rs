@@ -137,6 +137,15 @@ fn heavy_ball_worst_case_grows_on_smooth_strongly_convex() {
     }
 }
 
+// claim: exercise-worst-case-rates-3
+#[test]
+fn heavy_ball_first_step_worst_case_is_256_over_81() {
+    let class = FunctionClass::new(HB_L, HB_MU).expect("valid");
+    let method = Method::heavy_ball_quadratic_optimal(&class).expect("mu > 0");
+    let wc = worst_case(&class, &method, 1, Measure::Distance).expect("solved");
+    assert_close(&wc, 256.0 / 81.0, "heavy ball, N = 1");
+}
+
 /// The gradient of Lessard, Recht and Packard's piecewise quadratic (mu = 1, L =
 /// 25, minimizer 0): `25x` below 1, `x + 24` on `[1, 2)`, `25x - 24` from 2.
 fn lrp_gradient(x: f64) -> f64 {

@@ -97,3 +97,41 @@ impl FunctionClass {
         worst
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Data from `f(x) = c x^2 / 2` on a few points of the line.
+    fn quadratic_data(c: f64) -> Vec<(Vec<f64>, Vec<f64>, f64)> {
+        [-2.0, -0.5, 0.0, 0.75, 3.0]
+            .iter()
+            .map(|&x| (vec![x], vec![c * x], 0.5 * c * x * x))
+            .collect()
+    }
+
+    #[test]
+    fn quadratics_inside_the_class_are_interpolable_and_outside_are_not() {
+        let class = FunctionClass::new(4.0, 1.0).expect("valid");
+        // For a quadratic the condition's slack is (c - mu)(1 - c/L) d^2 / (2(1 - mu/L))
+        // times a positive factor: zero at c = mu and c = L, negative outside.
+        // The points are exact binary fractions, so only the final sums round.
+        for c in [1.0, 2.5, 4.0] {
+            assert!(class.max_violation(&quadratic_data(c)) <= 1e-14, "c = {c}");
+        }
+        for c in [0.5, 4.5] {
+            assert!(class.max_violation(&quadratic_data(c)) > 0.01, "c = {c}");
+        }
+    }
+
+    #[test]
+    fn the_class_refuses_bad_constants() {
+        assert!(FunctionClass::new(0.0, 0.0).is_err());
+        assert!(FunctionClass::new(f64::NAN, 0.0).is_err());
+        assert!(FunctionClass::new(f64::INFINITY, 0.0).is_err());
+        assert!(FunctionClass::new(1.0, -0.1).is_err());
+        assert!(FunctionClass::new(1.0, 1.0).is_err());
+        assert!(FunctionClass::new(1.0, f64::NAN).is_err());
+        assert!(FunctionClass::new(1.0, 0.0).is_ok());
+    }
+}
