@@ -374,6 +374,21 @@ fn cli_refuses_bad_input_naming_the_flag() {
         (&["--method", "gd", "--L", "0", "--steps", "5"], "--L"),
         (&["--method", "gd", "--L", "-1", "--steps", "5"], "--L"),
         (&["--method", "gd", "--L", "nan", "--steps", "5"], "--L"),
+        (&["--method", "gd", "--L", "1e-320", "--steps", "5"], "--L"),
+        (&["--method", "gd", "--L", "inf", "--steps", "5"], "--L"),
+        (
+            &[
+                "--method",
+                "nesterov",
+                "--L",
+                "1",
+                "--steps",
+                "3",
+                "--momentum",
+                "nan",
+            ],
+            "--momentum",
+        ),
         (
             &["--method", "gd", "--L", "1", "--mu", "-0.1", "--steps", "5"],
             "--mu",

@@ -27,12 +27,20 @@ pub struct FunctionClass {
 impl FunctionClass {
     /// The class with smoothness `l` and strong convexity `mu`.
     ///
-    /// Refuses `l` that is not finite and positive, and `mu` outside `[0, l)`.
+    /// Refuses `l` that is not a finite, positive, normal `f64`, and `mu` outside
+    /// `[0, l)`.
     /// (`mu = l` leaves only the quadratics `l/2 |x - x*|^2 + f*`, on which every
     /// question here has a one-line answer; the conditions above divide by
     /// `1 - mu/l`.)
     pub fn new(l: f64, mu: f64) -> Result<Self, PepError> {
-        require(l.is_finite() && l > 0.0, "L", l, "0 < L < infinity")?;
+        // A subnormal L would lose the worst case's digits when the program, solved
+        // at L = 1, is scaled back.
+        require(
+            l.is_normal() && l > 0.0,
+            "L",
+            l,
+            "0 < L < infinity, at least 2.2e-308 (a normal f64)",
+        )?;
         require(
             mu.is_finite() && mu >= 0.0 && mu < l,
             "mu",
@@ -129,6 +137,7 @@ mod tests {
         assert!(FunctionClass::new(0.0, 0.0).is_err());
         assert!(FunctionClass::new(f64::NAN, 0.0).is_err());
         assert!(FunctionClass::new(f64::INFINITY, 0.0).is_err());
+        assert!(FunctionClass::new(1e-320, 0.0).is_err());
         assert!(FunctionClass::new(1.0, -0.1).is_err());
         assert!(FunctionClass::new(1.0, 1.0).is_err());
         assert!(FunctionClass::new(1.0, f64::NAN).is_err());
