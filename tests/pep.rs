@@ -33,7 +33,16 @@ fn assert_close(wc: &WorstCase, exact: f64, what: &str) {
 fn gd_worst_case_is_l_over_4n_plus_2() {
     for n in 1..=10 {
         let wc = solve(1.0, 0.0, Method::Gd { h: 1.0 }, n, Measure::FunctionValue);
-        assert_close(&wc, 1.0 / (4.0 * n as f64 + 2.0), &format!("N = {n}"));
+        let exact = 1.0 / (4.0 * n as f64 + 2.0);
+        assert_close(&wc, exact, &format!("N = {n}"));
+        // The certificate: nonnegative weights on the conditions, and the weight of
+        // |x_0 - x*|^2 <= R^2 is the proved bound itself.
+        assert!(wc.multipliers.iter().all(|m| m.2 >= 0.0), "N = {n}");
+        assert!(
+            (wc.initial_multiplier - exact).abs() <= wc.accuracy,
+            "N = {n}: tau = {}",
+            wc.initial_multiplier
+        );
     }
     // The worst case scales as L R^2.
     let wc = solve(4.0, 0.0, Method::Gd { h: 1.0 }, 3, Measure::FunctionValue);
