@@ -407,7 +407,7 @@ fn cli_refuses_bad_input_naming_the_flag() {
             "--mu",
         ),
         (&["--method", "gd", "--L", "1", "--steps", "0"], "--steps"),
-        (&["--method", "gd", "--L", "1", "--steps", "65"], "--steps"),
+        (&["--method", "gd", "--L", "1", "--steps", "33"], "--steps"),
         (
             &[
                 "--method",

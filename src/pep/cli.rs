@@ -41,7 +41,7 @@ every start with |x_0 - x*| <= 1, as a semidefinite program (Clarabel).
                   ogm         the optimized gradient method (Kim and Fessler), step 1/L
   --L L           smoothness, L > 0
   --mu MU         strong convexity, 0 <= MU < L (default 0)
-  --steps N       number of steps, 1 <= N <= 64
+  --steps N       number of steps, 1 <= N <= 32
   --measure M     f: f(x_N) - f* (default);  grad: |grad f(x_N)|^2;  dist: |x_N - x*|^2
   --format json   the only format: {\"worst_case\": .., \"status\": \"Solved\", \"measure\": ..,
                   \"method\": .., \"L\": .., \"mu\": .., \"steps\": .., \"step_size\": ..,
