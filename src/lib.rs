@@ -25,6 +25,7 @@ pub mod error;
 pub mod figures;
 pub mod ledger;
 pub mod optim;
+pub mod pep;
 pub mod problems;
 pub mod replay;
 pub mod run;

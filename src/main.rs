@@ -12,6 +12,9 @@ usage:
   descent run --optimizer NAME --problem NAME [flags]
                                   run an optimizer on a problem with exact derivatives
                                   (`descent run --help` lists problems, optimizers, flags)
+  descent pep --method gd|heavy-ball|nesterov|ogm --L L --steps N [flags]
+                                  the exact worst case of a method, by an SDP
+                                  (`descent pep --help` lists the flags)
   descent figures DIR             draw the book's figures into DIR as SVG
   descent ledger                  print the claims ledger (from proofs/) as Markdown
   descent --help                  this text
@@ -35,6 +38,13 @@ fn main() -> ExitCode {
         Some("run") => finish("run", descent::run::run(&args[1..])),
         Some("figures") if args.len() == 2 => figures(Path::new(&args[1])),
         Some("ledger") if args.len() == 1 => ledger(),
+        Some("pep") => match descent::pep::cli::run(&args[1..]) {
+            Ok(out) => finish("pep", Ok(out)),
+            Err(e) => {
+                eprintln!("descent pep: {e}");
+                ExitCode::from(e.exit_code())
+            }
+        },
         Some("-h" | "--help" | "help") => finish("help", Ok(USAGE.to_string())),
         _ => {
             eprintln!("descent: expected a command; try `descent --help`");

@@ -25,6 +25,7 @@ mod momentum;
 mod quasi_newton;
 pub mod schedules;
 mod second_order;
+mod worst_case;
 
 /// A figure: its file name (`<name>.svg`) and its SVG text.
 #[derive(Clone, Debug, PartialEq)]
@@ -87,6 +88,7 @@ pub fn all() -> Result<Vec<Figure>, FigureError> {
         schedules::robbins_monro()?,
         adam_variants::asgd_averaging()?,
         adam_variants::radam_rectification()?,
+        worst_case::worst_case_rates()?,
     ])
 }
 
