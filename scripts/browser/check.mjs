@@ -18,6 +18,8 @@
 //
 //   node scripts/browser/check.mjs target/book [--screenshots DIR page.html ...]
 //
+// CHECK_PAGES=a.html,b.html limits the run to those pages (while working on them).
+//
 // Screenshots are taken in both passes, named <page>.<pass>.png.
 import { chromium } from "playwright-core";
 import fs from "node:fs";
@@ -54,7 +56,8 @@ for (const pass of passes) {
   await context.addInitScript(() => { window.print = () => {}; });
   stats.scrolling[pass.name] = 0;
   stats.widest[pass.name] = 0;
-  for (const name of htmlPages(root)) {
+  const only = process.env.CHECK_PAGES?.split(",");
+  for (const name of htmlPages(root).filter((n) => !only || only.includes(n))) {
     const page = await context.newPage();
     const where = (what) => problems.push(`${name} [${pass.name}]: ${what}`);
     page.on("console", (m) => { if (m.type() === "error") where(`console error: ${m.text()}`); });
@@ -87,7 +90,10 @@ for (const pass of passes) {
       if (r.katex > 0) stats.withMath += 1;
       if (name !== "print.html") { stats.formulas += r.katex; stats.displays += r.displays ?? 0; }
     }
-    if (name !== "print.html") stats.scrolling[pass.name] += r.scrolling ?? 0;
+    if (name !== "print.html") {
+      stats.scrolling[pass.name] += r.scrolling ?? 0;
+      if (pass.name === "phone") (stats.wide ??= []).push(...(r.wide ?? []).map((w) => ({ ...w, name })));
+    }
     stats.widest[pass.name] = Math.max(stats.widest[pass.name], r.widest ?? 0);
     stats.column ??= {};
     stats.column[pass.name] = r.column;
@@ -106,5 +112,9 @@ console.log(`browser check: ${stats.pages} pages (each at ${passes.map((p) => `$
 for (const p of passes) {
   console.log(`  ${p.name}: text column ${stats.column?.[p.name]} px; ${stats.scrolling[p.name]} display formulas are wider than it; widest ${stats.widest[p.name]} px`);
 }
+// Not problems, but where a long derivation might read better broken into lines.
+const wide = (stats.wide ?? []).sort((a, b) => b.width - a.width).slice(0, 10);
+if (wide.length) console.log(`  widest display formulas at ${passes[1].context.viewport.width} px (they scroll; consider \\begin{aligned}):`);
+for (const w of wide) console.log(`    ${w.width} px  ${w.name}: ${w.what}`);
 for (const p of problems) console.log(`  ${p}`);
 process.exit(problems.length === 0 && stats.pages > 0 ? 0 : 1);

@@ -57,7 +57,9 @@ export async function measure({ contrast: wantContrast, print }) {
   const out = { problems: [] };
   const bad = (what) => out.problems.push(what);
   const describe = (el) => {
-    const text = (el.textContent || "").replace(/\s+/g, " ").trim().slice(0, 60);
+    // A formula is named by its TeX source (the MathML's annotation).
+    const tex = el.closest(".katex, .katex-display") ? el.closest(".katex, .katex-display").querySelector("annotation") : null;
+    const text = (tex ? `$${tex.textContent}$` : el.textContent || "").replace(/\s+/g, " ").trim().slice(0, 70);
     const cls = el.className && typeof el.className === "string" ? "." + el.className.split(" ")[0] : "";
     const head = el.closest("main") ? [...document.querySelectorAll("main h1, main h2, main h3")]
       .filter((h) => h.compareDocumentPosition(el) & Node.DOCUMENT_POSITION_FOLLOWING).pop() : null;
@@ -152,10 +154,12 @@ export async function measure({ contrast: wantContrast, print }) {
     // Display formulas: how many scroll, the widest, and none clipped vertically.
     out.scrolling = 0;
     out.widest = 0;
+    out.wide = [];
     for (const d of main.querySelectorAll(".katex-display")) {
       out.widest = Math.max(out.widest, d.scrollWidth);
       if (d.scrollWidth > d.clientWidth + 1) {
         out.scrolling += 1;
+        out.wide.push({ width: d.scrollWidth, what: describe(d) });
         // A centred line wider than its box would overflow on the left too, and
         // a scrolling box cannot scroll to what lies left of its start.
         range.selectNodeContents(d);
