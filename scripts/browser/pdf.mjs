@@ -5,15 +5,17 @@
 //   node scripts/browser/pdf.mjs target/book target/descent.pdf
 //
 // The PDF has a title page with the version from Cargo.toml and the citation from
-// CITATION.cff (whose version must match), page numbers, the fonts embedded, the
-// figures, and every chapter. The check fails when
+// CITATION.cff (whose version must match), a contents page with the web book's
+// chapter numbers and the page each chapter starts on, page numbers, the fonts
+// embedded, the figures, and every chapter. The check fails when
 //   - the page logs an error, a request fails or leaves the book, a figure does not
 //     load, or anything is wider than the printed column (formulas wider than it
 //     are first shrunk to fit, down to 60 % of their size);
-//   - a font is not embedded, or the PDF has fewer pages than title page plus one
-//     page per chapter;
-//   - a chapter title from book/src/SUMMARY.md is not a line of the text after the
-//     title page, or the chapters are out of order;
+//   - a font is not embedded, or the PDF has fewer pages than title page and
+//     contents plus one page per chapter;
+//   - a chapter title from book/src/SUMMARY.md does not head a page (after its
+//     number), the chapters are out of order, or a chapter does not start on the
+//     page the contents give;
 //   - the text holds `katex-error`, `$$`, or a TeX command such as `\frac`.
 import { chromium } from "playwright-core";
 import { execFileSync } from "node:child_process";
@@ -43,6 +45,12 @@ const citation = `${authors.join(", ")}. ${title}. Version ${version}, ${year}.`
 // Chapter titles, in reading order, from SUMMARY.md's links.
 const summary = fs.readFileSync(path.join(repo, "book/src/SUMMARY.md"), "utf8");
 const chapters = [...summary.matchAll(/\[([^\]]+)\]\(([^)]+\.md)\)/g)].map((m) => m[1]);
+
+// The sidebar's numbering ("9. Adam"), read from mdBook's toc.html, so that the
+// PDF's chapters carry the same numbers as the web book's.
+const toc = fs.readFileSync(path.join(root, "toc.html"), "utf8");
+const entries = [...toc.matchAll(/<li class="part-title">([^<]+)<\/li>|<a href="[^"]+"[^>]*>(?:<strong aria-hidden="true">([\d.]+)<\/strong>\s*)?([^<]+)<\/a>/g)]
+  .map((m) => (m[1] ? { part: m[1].trim() } : { number: m[2]?.replace(/\.$/, "") ?? null, title: m[3].trim() }));
 
 // A4 with 20 mm margins left and right; the page number sits in the bottom one.
 const mm = 96 / 25.4;
@@ -85,6 +93,51 @@ await page.evaluate(({ title, version, released, authors, citation }) => {
   line("p", "Code under MIT or Apache-2.0, text under CC-BY-4.0.", "font-size: 0.9em; margin-top: 2em");
   main.prepend(section);
 }, { title, version, released, authors, citation });
+
+// A contents page after the title page, and each chapter's number before its
+// title. Page numbers are filled in after a first printing (below).
+const contentsMissing = await page.evaluate((entries) => {
+  const main = document.querySelector("main");
+  const h1s = [...main.querySelectorAll("h1")];
+  const section = document.createElement("section");
+  section.className = "descent-contents";
+  const head = document.createElement("h2");
+  head.textContent = "Contents";
+  section.append(head);
+  const list = document.createElement("ol");
+  section.append(list);
+  const missing = [];
+  for (const e of entries) {
+    const li = document.createElement("li");
+    if (e.part) {
+      li.className = "descent-part";
+      li.textContent = e.part;
+    } else {
+      const h1 = h1s.find((h) => h.textContent.trim() === e.title);
+      if (!h1) { missing.push(e.title); continue; }
+      if (e.number) {
+        const n = document.createElement("span");
+        n.className = "descent-chapter-number";
+        n.textContent = `${e.number}. `;
+        h1.prepend(n);
+      }
+      const a = document.createElement("a");
+      a.href = `#${h1.id}`;
+      a.textContent = e.number ? `${e.number}. ${e.title}` : e.title;
+      const leader = document.createElement("span");
+      leader.className = "descent-leader";
+      const pageNo = document.createElement("span");
+      pageNo.className = "descent-page";
+      pageNo.dataset.title = e.title;
+      pageNo.textContent = "000";
+      li.append(a, leader, pageNo);
+    }
+    list.append(li);
+  }
+  main.querySelector(".descent-title-page").after(section);
+  return missing;
+}, entries);
+for (const t of contentsMissing) problems.push(`chapter "${t}" (toc.html) has no <h1> with that text in the print page`);
 
 // Paper does not scroll: a table wider than the column is printed row by row
 // (book/css/reading.css), each cell labelled with its column's name.
@@ -131,8 +184,8 @@ const figures = await page.evaluate(() => document.querySelectorAll("main img").
 fs.mkdirSync(path.dirname(path.resolve(out)), { recursive: true });
 const footer = `<div style="font-size: 8pt; width: 100%; text-align: center; color: #444;">
   Descent ${version} &middot; <span class="pageNumber"></span> / <span class="totalPages"></span></div>`;
-await page.pdf({
-  path: out,
+const print = (file) => page.pdf({
+  path: file,
   format: "A4",
   margin: Object.fromEntries(Object.entries(margin).map(([k, v]) => [k, `${v}mm`])),
   printBackground: true,
@@ -142,14 +195,41 @@ await page.pdf({
   outline: true,
   tagged: true,
 });
+const run = (cmd, args) => execFileSync(cmd, args, { encoding: "utf8", maxBuffer: 1 << 28 });
+const norm = (s) => s.normalize("NFKC").replace(/\u00ad/g, "").replace(/[ \t]+/g, " ").trim();
+const pagesOf = (file) => run("pdftotext", ["-enc", "UTF-8", file, "-"]).split("\f").map((p) => p.split("\n").map(norm));
+// Every chapter starts a page (mdBook's print page breaks before each), so its
+// title, after its number, is the first line of a page, after the previous
+// chapter's; the pages after the title page and the contents are searched.
+const chapterStarts = (pageTexts) => {
+  let last = 0;
+  const starts = new Map();
+  for (const t of chapters) {
+    const heads = (lines) => (lines.find((l) => l) ?? "").replace(/^\d+\. /, "") === norm(t);
+    const at = pageTexts.findIndex((lines, i) => i > last && heads(lines));
+    if (at >= 0) { last = at; starts.set(t, at + 1); }
+  }
+  return starts;
+};
+
+// First printing: find where each chapter starts, write it into the contents.
+const draft = `${out}.draft.pdf`;
+await print(draft);
+const draftStarts = chapterStarts(pagesOf(draft));
+fs.rmSync(draft);
+await page.evaluate((starts) => {
+  for (const span of document.querySelectorAll(".descent-contents .descent-page")) {
+    span.textContent = String(starts[span.dataset.title] ?? "?");
+  }
+}, Object.fromEntries(draftStarts));
+await print(out);
 await browser.close();
 server.close();
 
 // Open the PDF and check it.
-const run = (cmd, args) => execFileSync(cmd, args, { encoding: "utf8", maxBuffer: 1 << 28 });
 const info = run("pdfinfo", [out]);
 const pages = Number(info.match(/^Pages:\s+(\d+)/m)?.[1] ?? 0);
-if (pages < chapters.length + 1) problems.push(`${pages} pages for ${chapters.length} chapters and a title page`);
+if (pages < chapters.length + 2) problems.push(`${pages} pages for ${chapters.length} chapters, a title page and the contents`);
 
 const fonts = run("pdffonts", [out]).split("\n").slice(2).filter((l) => l.trim());
 // pdffonts columns: name type encoding emb sub uni object-id; "emb" is the 4th
@@ -157,19 +237,14 @@ const fonts = run("pdffonts", [out]).split("\n").slice(2).filter((l) => l.trim()
 const notEmbedded = fonts.filter((l) => l.trim().split(/\s+/).slice(-5)[0] !== "yes");
 for (const l of notEmbedded) problems.push(`font not embedded: ${l.trim()}`);
 
-const norm = (s) => s.normalize("NFKC").replace(/\u00ad/g, "").replace(/[ \t]+/g, " ").trim();
-const text = run("pdftotext", ["-enc", "UTF-8", out, "-"]);
-const pageTexts = text.split("\f").map((p) => p.split("\n").map(norm));
+const pageTexts = pagesOf(out);
 if (!pageTexts[0].some((l) => l.includes(`Version ${version}`))) problems.push(`the title page does not say "Version ${version}"`);
 if (!pageTexts[0].some((l) => l.includes(citation.slice(0, 40)))) problems.push("the title page has no citation");
-// Every chapter starts a page (mdBook's print page breaks before each), so its
-// title is the first line of a page, after the previous chapter's.
-let last = 0;
-const starts = [];
+const found = chapterStarts(pageTexts);
+const starts = chapters.map((t) => found.get(t) ?? "?");
 for (const t of chapters) {
-  const at = pageTexts.findIndex((lines, i) => i > last && lines.find((l) => l) === norm(t));
-  if (at < 0) problems.push(`chapter "${t}" (SUMMARY.md) does not head a page after page ${last + 1}`);
-  else { last = at; starts.push(at + 1); }
+  if (!found.has(t)) problems.push(`chapter "${t}" (SUMMARY.md) does not head a page after the previous chapter`);
+  else if (found.get(t) !== draftStarts.get(t)) problems.push(`chapter "${t}" starts on page ${found.get(t)}, the contents say ${draftStarts.get(t)}`);
 }
 const all = pageTexts.flat().join("\n");
 for (const [what, re] of [["katex-error", /katex-error/], ["$$", /\$\$/], ["a TeX command", /\\(frac|sqrt|mathrm|mathbf|left|right|begin|end|sum|hat|tilde|theta|alpha|beta|eta|epsilon|nabla|top|cdot|le|ge)\b/]]) {
