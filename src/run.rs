@@ -36,6 +36,7 @@ use crate::problems::rosenbrock::Rosenbrock;
 use crate::second_order::diagonal::{
     BeckerLeCun, BeckerLeCunConfig, SecantConfig, SecantDiagonal, Vsgd, VsgdConfig, VsgdCurvature,
 };
+use crate::second_order::lbfgs::{Lbfgs, LbfgsConfig, LineSearch};
 use crate::second_order::natural::{NaturalGradient, NaturalGradientConfig};
 use crate::second_order::newton::{Armijo, Damping, Newton, NewtonConfig, euclidean_norm};
 
@@ -102,14 +103,20 @@ optimizers and their flags:
                  probabilistic models only (logistic, softmax, least_squares,
                  gaussian, gaussian_std)
                    --lr (default 1)  --damping lambda, >= 0 (default 1e-3)
+  lbfgs          L-BFGS with PyTorch's LBFGS semantics; one step is one call of
+                 PyTorch's step(closure), which may run several iterations
+                   --lr (default 1)  --max_iter (default 20)
+                   --max_eval (default max_iter * 5 / 4)  --tolerance_grad (default 1e-7)
+                   --tolerance_change (default 1e-9)  --history_size (default 100)
+                   --line_search_fn strong_wolfe|none (default none)
 
 Errors: exit status 1, nothing on stdout, one line on stderr naming the flag.";
 
 /// The optimizers `run` knows: the first-order ones of `replay`, then the
 /// second-order ones.
-pub const OPTIMIZERS: [&str; 12] = [
+pub const OPTIMIZERS: [&str; 13] = [
     "sgd", "adagrad", "rmsprop", "adadelta", "adam", "adamw", "rprop", "newton", "diagonal",
-    "secant", "vsgd", "natural",
+    "secant", "vsgd", "natural", "lbfgs",
 ];
 
 /// The problems `run` knows: plain objectives, then the probabilistic models of
@@ -240,6 +247,15 @@ fn second_order_flags(optimizer: &str) -> Option<&'static [&'static str]> {
         "secant" => &["lr0", "lr", "mu"],
         "vsgd" => &["tau0", "mu", "curvature"],
         "natural" => &["lr", "damping"],
+        "lbfgs" => &[
+            "lr",
+            "max_iter",
+            "max_eval",
+            "tolerance_grad",
+            "tolerance_change",
+            "history_size",
+            "line_search_fn",
+        ],
         _ => return None,
     })
 }
@@ -587,6 +603,7 @@ enum Method {
     Secant(SecantDiagonal),
     Vsgd(Vsgd),
     Natural(NaturalGradient),
+    Lbfgs(Lbfgs),
 }
 
 impl Method {
@@ -597,6 +614,7 @@ impl Method {
             Method::Diagonal(d) => d.step(f, x).map_err(|e| e.to_string()),
             Method::Secant(s) => s.step(x, &f.gradient(x)).map_err(|e| e.to_string()),
             Method::Vsgd(v) => v.step(f, x).map_err(|e| e.to_string()),
+            Method::Lbfgs(l) => l.step(f, x).map(|_| ()).map_err(|e| e.to_string()),
             Method::Natural(n) => match f {
                 Problem::Logistic(p) => n.step(p, x),
                 Problem::Softmax(p) => n.step(p, x),
@@ -701,6 +719,34 @@ fn build_method(name: &str, flags: &Flags) -> Result<Method, String> {
                 damping: flags.float("damping", d.damping)?,
             })
             .map(Method::Natural)
+            .map_err(hm)
+        }
+        "lbfgs" => {
+            let d = LbfgsConfig::default();
+            let line_search_fn = match flags.get("line_search_fn") {
+                None | Some("none") => LineSearch::None,
+                Some("strong_wolfe") => LineSearch::StrongWolfe,
+                Some(v) => {
+                    return Err(format!(
+                        "--line_search_fn: expected strong_wolfe or none, got {v:?}"
+                    ));
+                }
+            };
+            let max_eval = match flags.get("max_eval") {
+                None => None,
+                Some(_) => Some(flags.count("max_eval", 0)?),
+            };
+            Lbfgs::new(LbfgsConfig {
+                lr: flags.float("lr", d.lr)?,
+                max_iter: flags.count("max_iter", d.max_iter)?,
+                max_eval,
+                tolerance_grad: flags.float("tolerance_grad", d.tolerance_grad)?,
+                tolerance_change: flags.float("tolerance_change", d.tolerance_change)?,
+                history_size: flags.count("history_size", d.history_size)?,
+                line_search_fn,
+                maximize: false,
+            })
+            .map(Method::Lbfgs)
             .map_err(hm)
         }
         _ => Err(format!(

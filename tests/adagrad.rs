@@ -333,6 +333,56 @@ proptest! {
     }
 }
 
+proptest! {
+    #![proptest_config(config())]
+
+    /// The proof's key inequality, observed on the crate's own step: with
+    /// `initial_accumulator_value = 0` and no projection, the step taken from a
+    /// zero parameter is `p_t = -eta g_t / (sqrt(s_t) + eps)`, and the proof needs
+    /// `sum_t g_t^2 / h_t <= 2 sqrt(s_T)`, i.e. `sum_t (-p_t g_t) <= 2 eta |g_{1:T}|`.
+    /// It holds only because `s_t` includes the current `g_t^2`; dividing by the
+    /// sum before adding it makes the first term `eta g_1^2 / eps`.
+    ///
+    /// Tolerance: `s_t` is a chain of `t` fused multiply-adds of non-negative
+    /// terms, relative error at most `t u`; its root, `+ eps`, `eta g`, the
+    /// quotient and the product with `g` add `4u`, so each term is within
+    /// `(t/2 + 5) u` relative; summing `T` positive terms adds `T u`; the right
+    /// side, `sqrt` of a `T`-term sum, is within `(T/2 + 1) u`. Altogether
+    /// `(2T + 6) u`, doubled for second-order terms: `(2T + 6) EPS`, relative.
+    // claim: adagrad-regret-bound
+    #[test]
+    fn adagrad_regret_key_inequality_on_the_crate_step(
+        seed in any::<u64>(),
+        n in 1usize..5,
+        steps in 1usize..300,
+        zero in 0.0f64..0.5,
+        log_eta in -2.0f64..2.0,
+        eps_exp in -12.0f64..-2.0,
+    ) {
+        let eta = 10f64.powf(log_eta);
+        let mut opt = Adagrad::new(AdagradConfig {
+            lr: eta,
+            eps: 10f64.powf(eps_exp),
+            ..AdagradConfig::default()
+        })
+        .unwrap();
+        let (mut lhs, mut sq) = (vec![0.0; n], vec![0.0; n]);
+        for g in sequence(seed, n, steps, zero) {
+            let mut p = DVector::zeros(n);
+            opt.step(&mut p, &g).unwrap();
+            for i in 0..n {
+                lhs[i] += -p[i] * g[i];
+                sq[i] += g[i] * g[i];
+            }
+        }
+        let tol = (2.0 * steps as f64 + 6.0) * EPS;
+        for i in 0..n {
+            let rhs = 2.0 * eta * sq[i].sqrt();
+            prop_assert!(lhs[i] <= rhs * (1.0 + tol), "coord {}: {} > {}", i, lhs[i], rhs);
+        }
+    }
+}
+
 // ---- adagrad-step-non-increasing ----------------------------------------------
 
 /// The effective rate `clr_t / (sqrt(s_t) + eps)` of every coordinate, with the
@@ -365,12 +415,38 @@ fn sequence(seed: u64, n: usize, steps: usize, zero: f64) -> Vec<DVector<f64>> {
         .collect()
 }
 
+/// The gradients of [`sequence`] rounded down to signed powers of two (zeros
+/// stay zero), so that products with them are exact.
+fn dyadic_sequence(seed: u64, n: usize, steps: usize, zero: f64) -> Vec<DVector<f64>> {
+    sequence(seed, n, steps, zero)
+        .into_iter()
+        .map(|g| {
+            g.map(|x| {
+                if x == 0.0 {
+                    0.0
+                } else {
+                    x.signum() * 2f64.powi(x.abs().log2().floor() as i32)
+                }
+            })
+        })
+        .collect()
+}
+
 proptest! {
     #![proptest_config(config())]
 
-    /// The rate never increases, exactly: `fma(g, g, s) >= s` (a correctly
-    /// rounded sum of `s` and `g^2 >= 0`), and `sqrt`, `+ eps`, division by a
-    /// positive number and `clr_t` are monotone in IEEE arithmetic.
+    /// The rate never increases, exactly, observed on the crate's own step.
+    ///
+    /// Each step is taken from parameters set to zero, so the parameter after the
+    /// step is the step itself, `-(clr_t g) / (sqrt(s_t) + eps)`, with no rounding
+    /// from adding it to a parameter (weight decay of either kind acts on the
+    /// parameter, which is zero, so it changes neither the step nor the sum).
+    /// The gradients are signed powers of two, so `clr_t g` is exact and the
+    /// division by `g` that reads the rate back is exact too: `|p / g|` is the
+    /// crate's computed `clr_t / (sqrt(s_t) + eps)`, bit for bit, and must not
+    /// increase, with no tolerance (see the proof for why the computed rate is
+    /// monotone). A coordinate whose gradient is zero shows no rate that step and
+    /// is compared at its next nonzero gradient, which is a stronger test.
     // claim: adagrad-step-non-increasing
     #[test]
     fn adagrad_effective_step_never_increases(
@@ -399,17 +475,15 @@ proptest! {
             maximize,
         })
         .unwrap();
-        let mut x = DVector::from_element(n, 0.5);
-        let mut last: Option<DVector<f64>> = None;
-        for (t, g) in sequence(seed, n, steps, zero).iter().enumerate() {
-            opt.step(&mut x, g).unwrap();
-            let rate = adagrad_rates(&opt, t as u64 + 1);
-            if let Some(last) = &last {
-                for i in 0..n {
-                    prop_assert!(rate[i] <= last[i], "step {} coord {}: {} > {}", t + 1, i, rate[i], last[i]);
-                }
+        let mut last = vec![f64::INFINITY; n];
+        for (t, g) in dyadic_sequence(seed, n, steps, zero).iter().enumerate() {
+            let mut p = DVector::zeros(n);
+            opt.step(&mut p, g).unwrap();
+            for i in (0..n).filter(|&i| g[i] != 0.0) {
+                let rate = (p[i] / g[i]).abs();
+                prop_assert!(rate <= last[i], "step {} coord {}: {} > {}", t + 1, i, rate, last[i]);
+                last[i] = rate;
             }
-            last = Some(rate);
         }
     }
 }

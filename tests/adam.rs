@@ -178,6 +178,45 @@ proptest! {
     }
 }
 
+proptest! {
+    #![proptest_config(config())]
+
+    /// The correction inside the crate's own update: with a constant gradient and
+    /// `eps = 0`, `m_hat / sqrt(v_hat) = g / |g|` exactly, so every step is
+    /// `-lr sign(g)`. The step is read exactly by taking it from a zero parameter
+    /// (Adam without weight decay does not read the parameter).
+    ///
+    /// Tolerance. The update computes `(lr / bc1) m` and `sqrt(v) / sqrt(bc2)`: the
+    /// first is `lr m_hat` within the tolerance of `m_hat` plus two roundings
+    /// (`lr / bc1` and the product, against one division in `m_hat`): `tol_m + 2u`.
+    /// The second is `sqrt(v_hat)` within half the tolerance of `v_hat` plus the
+    /// rounding of `sqrt(v)`, of `powf(bc2, 0.5)` (`2u`) and of the quotient:
+    /// `tol_v / 2 + 4u`. The final division adds `u`. Relative to `lr`, the step is
+    /// within `tol_m + tol_v / 2 + 7u`, which is below `tol_m + tol_v / 2 + 4 ULP`.
+    // claim: adam-bias-correction
+    #[test]
+    fn adam_bias_corrected_step_is_lr_for_constant_gradient(
+        positive in any::<bool>(),
+        exponent in -100.0f64..100.0,
+        beta1 in 0.0f64..0.9999,
+        beta2 in 0.0f64..0.9999,
+        steps in 1u64..300,
+    ) {
+        let g = signed_magnitude(positive, exponent);
+        let lr = 1e-3;
+        let mut opt = adam(AdamConfig { lr, betas: (beta1, beta2), eps: 0.0, ..AdamConfig::default() });
+        let grad = DVector::from_element(1, g);
+        for t in 1..=steps {
+            let mut theta = DVector::zeros(1);
+            opt.step(&mut theta, &grad).unwrap();
+            let expected = -lr * g.signum();
+            let tol = moment_tolerance(1.0, beta1, t) + moment_tolerance(2.0, beta2, t) / 2.0 + 4.0 * ULP;
+            prop_assert!((theta[0] - expected).abs() <= tol * lr,
+                "t={} step={:e} expected={:e} rel={:e} tol={:e}", t, theta[0], expected, (theta[0] / expected - 1.0).abs(), tol);
+        }
+    }
+}
+
 /// A long run with PyTorch's defaults: after 100000 steps of a constant gradient,
 /// the bias-corrected moments are still `g` and `g^2` within the same bounds
 /// (here `r` is 0: `0.9^t` and `0.999^t` underflow or vanish against 1).

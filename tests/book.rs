@@ -10,6 +10,8 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use descent::ledger;
+
 fn root() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
 }
@@ -60,6 +62,27 @@ fn proof_ids() -> BTreeSet<String> {
         })
         .filter(|s| s != "README")
         .collect()
+}
+
+/// `markdown` without its fenced code blocks (listings are code, not citations).
+fn outside_code_blocks(markdown: &str) -> String {
+    let mut out = String::new();
+    let mut fence: Option<&str> = None;
+    for line in markdown.lines() {
+        let trimmed = line.trim_start();
+        match fence {
+            Some(f) if trimmed.starts_with(f) => fence = None,
+            Some(_) => {}
+            None if trimmed.starts_with("```") || trimmed.starts_with("~~~") => {
+                fence = Some(&trimmed[..3]);
+            }
+            None => {
+                out.push_str(line);
+                out.push('\n');
+            }
+        }
+    }
+    out
 }
 
 /// Builds the book once and returns its output folder and the build's stderr.
@@ -116,7 +139,9 @@ fn book_builds_offline_and_clean() {
 
     for (page, html) in &texts {
         let name = page.strip_prefix(&dir).unwrap().display().to_string();
-        if html.contains("katex-error") {
+        // The element KaTeX emits for a formula it cannot render (the bare word
+        // may appear in a listing, such as this file's on the Tests page).
+        if html.contains("class=\"katex-error\"") {
             problems.push(format!("{name}: a formula failed to render (katex-error)"));
         }
         // A `~` in KaTeX's output (from `\tilde`, for one) can meet Markdown's
@@ -148,6 +173,24 @@ fn book_builds_offline_and_clean() {
                     "{name}: Markdown syntax was read inside a formula's MathML: {source}"
                 ));
                 break;
+            }
+        }
+        // A proof's fold must render as Markdown (a missing blank line after its
+        // `<summary>` line leaves the labels and the math as raw text).
+        for block in html.split("<details>").skip(1) {
+            let inside = &block[..block.find("</details>").unwrap_or(block.len())];
+            let after_summary = inside
+                .split_once("</summary>")
+                .map_or("", |(_, rest)| rest.trim());
+            if !after_summary.starts_with('<')
+                || !inside.trim_end().ends_with('>')
+                || ["**Tests.**", "**Breaks.**", "$$", "[`tests/"]
+                    .iter()
+                    .any(|raw| inside.contains(raw))
+            {
+                problems.push(format!(
+                    "{name}: a <details> block holds unrendered Markdown or math"
+                ));
             }
         }
         if html.contains("{{#") {
@@ -201,7 +244,7 @@ fn book_builds_offline_and_clean() {
     let mut sources = Vec::new();
     files_with_ext(&root().join("book/src"), "md", &mut sources);
     for source in sources {
-        let text = fs::read_to_string(&source).unwrap();
+        let text = outside_code_blocks(&fs::read_to_string(&source).unwrap());
         let mut rest = text.as_str();
         while let Some(at) = rest.find("[`") {
             rest = &rest[at + 2..];
@@ -257,4 +300,113 @@ fn citation_names_the_crate_version() {
         env!("CARGO_PKG_VERSION"),
         "CITATION.cff's version differs from Cargo.toml's"
     );
+}
+
+/// Every test name in the book is a link to its source on the Tests appendix:
+/// `tests/<file>.rs::<name>`, and a bare `` `name` `` of a test function, must be
+/// the text of a link to `tests.md#test-<file>-<name>`. Chapters and version-2
+/// proofs are checked; a version-1 proof (no fold yet) is exempt while
+/// `ledger::V1_ALLOWED` holds.
+#[test]
+fn every_test_name_in_the_book_is_a_link() {
+    let (files, _) = ledger::scan_tests(root()).expect("tests/ scans");
+    // Test function name -> the anchors of the tests of that name.
+    let mut anchors: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    for (file, scanned) in &files {
+        for f in scanned.fns.iter().filter(|f| f.is_test) {
+            let test = ledger::TestRef {
+                file: file.clone(),
+                name: f.name.clone(),
+            };
+            anchors
+                .entry(f.name.clone())
+                .or_default()
+                .insert(test.anchor());
+        }
+    }
+    let mut sources = Vec::new();
+    files_with_ext(&root().join("book/src"), "md", &mut sources);
+    files_with_ext(&root().join("proofs"), "md", &mut sources);
+    let mut problems = Vec::new();
+    for source in sources {
+        let name = source.strip_prefix(root()).unwrap().display().to_string();
+        if name.ends_with("proofs/README.md") || name.ends_with("book/src/tests.md") {
+            continue;
+        }
+        let raw = fs::read_to_string(&source).unwrap();
+        if name.starts_with("proofs/") && !raw.contains("<details") && ledger::V1_ALLOWED {
+            continue;
+        }
+        let text = outside_code_blocks(&raw);
+        for problem in unlinked_test_names(&text, &anchors) {
+            problems.push(format!("{name}: {problem}"));
+        }
+    }
+    assert!(
+        problems.is_empty(),
+        "test names that are not links to the Tests page (write \
+         [`tests/<file>.rs::<name>`](tests.md#test-<file>-<name>) or \
+         [`<name>`](tests.md#test-<file>-<name>)):\n{}",
+        problems.join("\n")
+    );
+}
+
+/// The code spans of `text` that name a test without being the text of a link
+/// to that test on the Tests page.
+fn unlinked_test_names(text: &str, anchors: &BTreeMap<String, BTreeSet<String>>) -> Vec<String> {
+    let mut problems = Vec::new();
+    let mut at = 0;
+    while let Some(open) = text[at..].find('`').map(|k| at + k) {
+        let Some(close) = text[open + 1..].find('`').map(|k| open + 1 + k) else {
+            break;
+        };
+        let span = &text[open + 1..close];
+        at = close + 1;
+        let (expected, name): (Vec<String>, &str) = match span.split_once("::") {
+            Some((file, name)) if file.starts_with("tests/") && file.ends_with(".rs") => {
+                let test = ledger::TestRef {
+                    file: file.to_string(),
+                    name: name.to_string(),
+                };
+                (vec![test.anchor()], name)
+            }
+            _ => match anchors.get(span) {
+                Some(found) => (found.iter().cloned().collect(), span),
+                None => continue,
+            },
+        };
+        let linked = text[..open].ends_with('[')
+            && text[close + 1..]
+                .strip_prefix("](tests.md#")
+                .is_some_and(|rest| {
+                    let target = &rest[..rest.find(')').unwrap_or(rest.len())];
+                    expected.iter().any(|a| a == target)
+                });
+        if !linked {
+            problems.push(format!(
+                "`{span}` (test {name}) is not a link to its source"
+            ));
+        }
+    }
+    problems
+}
+
+#[test]
+fn the_link_check_can_fail() {
+    let mut anchors = BTreeMap::new();
+    anchors.insert(
+        "adam_step".to_string(),
+        BTreeSet::from(["test-adam-adam_step".to_string()]),
+    );
+    let good = "See [`adam_step`](tests.md#test-adam-adam_step) and \
+                [`tests/adam.rs::adam_step`](tests.md#test-adam-adam_step); `theta` is no test.";
+    assert_eq!(unlinked_test_names(good, &anchors), Vec::<String>::new());
+    for bad in [
+        "See `adam_step`.",
+        "See `tests/adam.rs::adam_step`.",
+        "See [`adam_step`](tests.md#test-sgd-adam_step).",
+        "See [`tests/adam.rs::other`](tests.md#test-adam-adam_step).",
+    ] {
+        assert_eq!(unlinked_test_names(bad, &anchors).len(), 1, "{bad}");
+    }
 }

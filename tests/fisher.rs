@@ -19,6 +19,8 @@ use descent::second_order::natural::{
 };
 use nalgebra::{DMatrix, DVector};
 use num_dual::{Dual2_64, Dual2DVec64, DualDVec64, DualNum};
+use proptest::prelude::*;
+use proptest::test_runner::{FileFailurePersistence, RngSeed};
 
 const EPS: f64 = f64::EPSILON;
 
@@ -237,6 +239,36 @@ fn check_score_equals_neg_hessian<M: Model>(m: &M, theta: &DVector<f64>, name: &
         e1 <= 0.0 && e2 <= 0.0 && e3 <= 0.0,
         "{name}: {e1} {e2} {e3}"
     );
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig {
+        failure_persistence: Some(Box::new(FileFailurePersistence::WithSource("regressions"))),
+        rng_seed: RngSeed::Fixed(0x5eed_f15e),
+        ..ProptestConfig::default()
+    })]
+
+    /// fisher-score-equals-expected-neg-hessian at random parameters, not one
+    /// chosen point per model: logistic weights in [-2, 2]^3, softmax weights in
+    /// [-1.5, 1.5]^dim, and a Gaussian with mean in [-2, 2] and log-std in
+    /// [-1, 1]. Same tolerance as the fixed-point tests (c = 32, derived in
+    /// `check_score_equals_neg_hessian`).
+    // claim: fisher-score-equals-expected-neg-hessian
+    #[test]
+    fn fisher_score_equals_expected_neg_hessian_random_theta(
+        w in prop::collection::vec(-1.0f64..1.0, 16),
+    ) {
+        let m = LogisticRegression::default();
+        let theta = DVector::from_fn(m.dim(), |i, _| 2.0 * w[i]);
+        check_score_equals_neg_hessian(&m, &theta, "logistic");
+        let m = SoftmaxRegression::default();
+        prop_assume!(m.dim() <= w.len());
+        let theta = DVector::from_fn(m.dim(), |i, _| 1.5 * w[i]);
+        check_score_equals_neg_hessian(&m, &theta, "softmax");
+        let m = GaussianMeanLogStd::default();
+        let theta = DVector::from_vec(vec![2.0 * w[0], w[1]]);
+        check_score_equals_neg_hessian(&m, &theta, "gaussian (mu, log sigma)");
+    }
 }
 
 /// seed-fisher-is-negative-hessian (refute): the seed calls F "the negative
@@ -612,6 +644,7 @@ fn model_nll_is_the_objective() {
 /// int_0^theta dp/dtheta dy + p(theta; theta) = 0, a boundary term the usual
 /// derivation drops. At theta = 2 every quantity is a power of two: exact.
 // claim: fisher-regularity-needed
+// claim-external: a closed-form counterexample (uniform model) that the crate has no model for
 #[test]
 fn fisher_regularity_needed() {
     let theta = 2.0;

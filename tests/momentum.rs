@@ -180,6 +180,7 @@ fn polyak(m: f64, ell: f64) -> (f64, f64) {
 /// `(k - 1)/(k + 1)` at both ends of the spectrum. Checked on 201 eigenvalues
 /// (both ends included) for condition numbers from 1 to 10^8.
 // claim: heavy-ball-optimal-rate
+// claim-external: the spectral radius of the iteration matrix; heavy_ball_rate_with_the_crate runs the crate
 #[test]
 fn heavy_ball_optimal_rate() {
     for &kappa in &[1.0, 2.0, 10.0, 100.0, 1e4, 1e6, 1e8] {
@@ -227,6 +228,7 @@ proptest! {
     /// `(sqrt k - 1)/(sqrt k + 1)`; for gradient descent (`mu = 0`), at least
     /// `(k - 1)/(k + 1)`.
     // claim: heavy-ball-optimal-rate
+    // claim-external: the spectral radius of the iteration matrix; heavy_ball_rate_with_the_crate runs the crate
     #[test]
     fn heavy_ball_parameters_are_optimal(
         log_kappa in 0.0..8.0f64,

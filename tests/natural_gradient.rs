@@ -7,6 +7,7 @@ use descent::problems::gaussian::{
     GaussianData, GaussianMeanLogStd, GaussianMeanStd, jacobian_log_std_to_std, log_std_to_std,
     std_to_log_std,
 };
+use descent::problems::quadratic::SplitMix64;
 use descent::problems::regression::{LeastSquares, LogisticRegression, SoftmaxRegression};
 use descent::second_order::natural::{
     Model, NaturalError, NaturalGradient, NaturalGradientConfig, empirical_fisher, gradient,
@@ -52,6 +53,29 @@ fn steepest(f: &DMatrix<f64>, g: &DVector<f64>, kappa: f64) -> DVector<f64> {
     let nat = natural_direction(f, g, 0.0).unwrap(); // -F^{-1} g
     let q = -g.dot(&nat); // g'F^{-1}g > 0
     nat * (2.0 * kappa / q).sqrt()
+}
+
+/// A random symmetric positive definite `n x n` matrix `Q diag(lambda) Q'`, `Q`
+/// orthogonal (QR of a matrix of uniform entries), `lambda` log-uniform between 1
+/// and `10^log_cond` with both ends attained, and a random gradient with entries
+/// in `[-1, 1]` (not all tiny).
+fn random_spd_and_gradient(n: usize, seed: u64, log_cond: f64) -> (DMatrix<f64>, DVector<f64>) {
+    let mut rng = SplitMix64::new(seed);
+    let a = DMatrix::from_fn(n, n, |_, _| rng.uniform(-1.0, 1.0));
+    let q = a.qr().q();
+    let lambda = DVector::from_fn(n, |i, _| {
+        let s = match i {
+            0 => 0.0,
+            1 => 1.0,
+            _ => rng.uniform(0.0, 1.0),
+        };
+        10f64.powf(log_cond * s)
+    });
+    let f = &q * DMatrix::from_diagonal(&lambda) * q.transpose();
+    let f = (&f + f.transpose()) * 0.5;
+    let mut g = DVector::from_fn(n, |_, _| rng.uniform(-1.0, 1.0));
+    g[0] += 1.5; // |g| >= 0.5
+    (f, g)
 }
 
 /// Scales `u` onto the ellipsoid (1/2) d'Fd = kappa.
@@ -106,12 +130,18 @@ proptest! {
     // claim: natural-gradient-is-steepest-in-kl
     #[test]
     fn natural_gradient_is_steepest_in_kl_random_directions(
-        u in prop::collection::vec(-1.0_f64..1.0, 3),
-        v in prop::collection::vec(-1.0_f64..1.0, 3),
+        n in 2usize..7,
+        seed in any::<u64>(),
+        log_cond in 0.0_f64..6.0,
+        u in prop::collection::vec(-1.0_f64..1.0, 6),
+        v in prop::collection::vec(-1.0_f64..1.0, 6),
         log_eps in -6.0_f64..0.0,
         log_kappa in -3.0_f64..3.0,
     ) {
-        let (f, g) = logistic_f_g();
+        // A random SPD Fisher of condition number 10^log_cond (1 to 10^6) and a
+        // random gradient, in dimension n.
+        let (f, g) = random_spd_and_gradient(n, seed, log_cond);
+        let (u, v) = (u[..n].to_vec(), v[..n].to_vec());
         let kappa = 10f64.powf(log_kappa);
         let best = steepest(&f, &g, kappa);
         let best_val = g.dot(&best);
@@ -306,6 +336,24 @@ fn natural_gradient_reparametrization_directions_correspond() {
     let g_std = gradient(&ms, &ts).unwrap();
     let g_log = gradient(&ml, &tl).unwrap();
     assert!((&j * &g_log - &g_std).amax() > 0.1);
+    // Each direction is the model's own -F^{-1} g, not the inverse of some other
+    // preconditioner that transforms the same way under J (the empirical Fisher
+    // does): the residual F d + g vanishes up to the backward error of a 2 x 2
+    // Cholesky solve, (3n + 1) u |F| |d| with n = 2, plus the rounding of the
+    // residual itself, (n + 1) u |F| |d| + u |g|; doubled, in units of EPS = 2u:
+    // 10 EPS (|F| |d|)_i + EPS |g_i|.
+    for (f, d, g) in [(&f_std, &d_std, &g_std), (&f_log, &d_log, &g_log)] {
+        let residual = f * d + g;
+        let scale = f.abs() * d.abs();
+        for i in 0..2 {
+            let tol = 10.0 * EPS * scale[i] + EPS * g[i].abs();
+            assert!(
+                residual[i].abs() <= tol,
+                "coordinate {i}: |F d + g| = {:.3e} > {tol:.3e}",
+                residual[i].abs()
+            );
+        }
+    }
 }
 
 /// natural-gradient-reparametrization: discrete steps differ at second order.

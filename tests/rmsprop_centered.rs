@@ -16,6 +16,7 @@ fn torch_centered_variance_alpha_zero(g: f64) -> f64 {
 }
 
 // claim: centered-rmsprop-variance-clamp
+// claim-external: PyTorch's arithmetic, modelled in the test; crate_keeps_stepping_where_pytorch_gives_nan runs the crate
 #[test]
 fn rounded_centered_variance_can_be_negative() {
     // The counterexample: g = 0.1371 squares to a value that rounds down, so the

@@ -474,6 +474,7 @@ fn rprop_fixture() -> Vec<Case> {
 /// The fixtures contain 928 flips; the check that there are more than 500 keeps
 /// the test from passing vacuously.
 // claim: pytorch-rprop-zeroes-gradient
+// claim-external: reads PyTorch's fixtures only; rprop_zeroes_the_gradient_after_a_flip runs the crate
 #[test]
 fn pytorch_rprop_fixture_skips_the_step_after_a_flip() {
     let mut flips = 0;

@@ -673,7 +673,7 @@ fn bad_flags_name_the_flag() {
     let cases: Vec<(Vec<&str>, &str)> = vec![
         (vec!["--problem", "rosenbrock"], "--optimizer"),
         (vec!["--optimizer", "sgd"], "--problem"),
-        (vec!["--optimizer", "lbfgs"], "--optimizer"),
+        (vec!["--optimizer", "shampoo"], "--optimizer"),
         (vec!["--optimizer", "sgd", "--lr", "-1"], "--lr"),
         (vec!["--optimizer", "sgd", "--lr", "abc"], "--lr"),
         (vec!["--optimizer", "sgd", "--betas", "0.9,0.99"], "--betas"),
@@ -815,4 +815,58 @@ fn a_diverging_run_is_an_error_not_garbage() {
         "100",
     ]);
     assert!(err.contains("step "), "{err}");
+}
+
+/// `descent run --optimizer lbfgs` is the library's `Lbfgs` with PyTorch's flag
+/// names, one `--steps` per call of `step(closure)`: its iterates are the
+/// library's, bit for bit (the library's are checked against PyTorch in
+/// `tests/lbfgs.rs`).
+#[test]
+fn lbfgs_run_is_the_library_lbfgs() {
+    use descent::problems::rosenbrock::Rosenbrock;
+    use descent::second_order::lbfgs::{Lbfgs, LbfgsConfig, LineSearch};
+    let out = run_ok(&[
+        "--optimizer",
+        "lbfgs",
+        "--problem",
+        "rosenbrock",
+        "--x0=-1.2,1",
+        "--line_search_fn",
+        "strong_wolfe",
+        "--history_size",
+        "5",
+        "--steps",
+        "4",
+    ]);
+    let steps = json_steps(&out);
+    let f = Rosenbrock::default();
+    let mut opt = Lbfgs::new(LbfgsConfig {
+        line_search_fn: LineSearch::StrongWolfe,
+        history_size: 5,
+        ..LbfgsConfig::default()
+    })
+    .unwrap();
+    let mut x = nalgebra::DVector::from_vec(vec![-1.2, 1.0]);
+    for step in &steps[1..] {
+        opt.step(&f, &mut x).unwrap();
+        assert_eq!(params(step), x.as_slice());
+    }
+    let err = run_err(&[
+        "--optimizer",
+        "lbfgs",
+        "--problem",
+        "rosenbrock",
+        "--line_search_fn",
+        "backtracking",
+    ]);
+    assert!(err.contains("--line_search_fn"), "{err}");
+    let err = run_err(&[
+        "--optimizer",
+        "lbfgs",
+        "--problem",
+        "rosenbrock",
+        "--history_size",
+        "0",
+    ]);
+    assert!(err.contains("history_size"), "{err}");
 }

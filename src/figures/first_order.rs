@@ -339,7 +339,7 @@ pub fn reddi() -> Result<Figure, FigureError> {
     over_steps(
         "reddi",
         "Reddi et al.'s problem: Adam settles at +1, AMSGrad goes to the optimum -1",
-        "x_t",
+        "θ_t",
         (-1.05, 1.05),
         series,
     )

@@ -18,6 +18,7 @@ use crate::optim::Optimizer;
 use crate::problems::Objective;
 
 mod first_order;
+mod quasi_newton;
 mod second_order;
 
 /// A figure: its file name (`<name>.svg`) and its SVG text.
@@ -71,6 +72,7 @@ pub fn all() -> Result<Vec<Figure>, FigureError> {
         second_order::newton_vs_gd()?,
         second_order::fisher_fields()?,
         second_order::units()?,
+        quasi_newton::lbfgs_rosenbrock()?,
     ])
 }
 

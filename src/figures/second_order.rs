@@ -43,7 +43,7 @@ pub fn newton_vs_gd() -> Result<Figure, FigureError> {
 
     let runs: Vec<(&str, Box<dyn Optimizer>)> = vec![
         (
-            "gradient descent, lr 5e-4",
+            "gradient descent, η = 5e-4",
             Box::new(
                 Sgd::new(SgdConfig {
                     lr: 5e-4,
@@ -53,7 +53,7 @@ pub fn newton_vs_gd() -> Result<Figure, FigureError> {
             ),
         ),
         (
-            "Adam, lr 0.02",
+            "Adam, η = 0.02",
             Box::new(
                 Adam::new(AdamConfig {
                     lr: 0.02,
@@ -229,7 +229,7 @@ pub fn units() -> Result<Figure, FigureError> {
     let mut series: Vec<(&str, Vec<(f64, f64)>)> = Vec::new();
     type Build = fn() -> Box<dyn Optimizer>;
     let first_order: [(&str, Build); 3] = [
-        ("SGD, lr 0.1", || {
+        ("SGD, η = 0.1", || {
             Box::new(
                 Sgd::new(SgdConfig {
                     lr: 0.1,
@@ -238,7 +238,7 @@ pub fn units() -> Result<Figure, FigureError> {
                 .expect("valid"),
             )
         }),
-        ("Adam, lr 0.1", || {
+        ("Adam, η = 0.1", || {
             Box::new(
                 Adam::new(AdamConfig {
                     lr: 0.1,
@@ -281,7 +281,7 @@ pub fn units() -> Result<Figure, FigureError> {
         root.fill(&WHITE).map_err(fail(NAME))?;
         let mut chart = ChartBuilder::on(&root)
             .caption(
-                "First step in the original units when the parameter is measured as y = c x",
+                "First step in the original units when the parameter is measured as y = cθ",
                 (FAMILY, 18),
             )
             .margin(12)
@@ -296,7 +296,7 @@ pub fn units() -> Result<Figure, FigureError> {
             .x_label_formatter(&|v| format!("{v:.0e}"))
             .y_label_formatter(&|v| format!("{v:.0e}"))
             .x_desc("unit factor c")
-            .y_desc("|x₁ - x₀|")
+            .y_desc("|θ₁ − θ₀|")
             .axis_desc_style((FAMILY, 14))
             .draw()
             .map_err(fail(NAME))?;

@@ -17,8 +17,10 @@
 
 use nalgebra::DVector;
 
-use super::moments::ema_sq;
-use super::{Buffers, Optim, Rule, WeightDecay, decay, first_non_finite, hyper};
+use super::decay::Decay;
+use super::moments::{Beta, ema_sq};
+use super::scalar::{Real, Scalar};
+use super::{Buffers, Config, Lanes, Optim, Rule, WeightDecay, decay, first_non_finite, hyper};
 use crate::error::HyperError;
 
 /// Hyperparameters of AdaDelta, with PyTorch's names and defaults.
@@ -53,26 +55,60 @@ pub type Adadelta = Optim<AdadeltaConfig>;
 
 /// The state of AdaDelta, with PyTorch's buffer names.
 #[derive(Clone, Debug, PartialEq)]
-pub struct AdadeltaState {
+pub struct AdadeltaState<S: Scalar = f64> {
     /// Steps taken.
     pub step: u64,
     /// The moving average `v` of squared gradients.
-    pub square_avg: DVector<f64>,
+    pub square_avg: DVector<S>,
     /// The moving average `u` of squared updates.
-    pub acc_delta: DVector<f64>,
+    pub acc_delta: DVector<S>,
 }
 
 /// One coordinate of [`AdadeltaState`].
 #[derive(Clone, Copy, Debug, PartialEq)]
-pub struct AdadeltaCoord {
+pub struct AdadeltaCoord<S = f64> {
     /// Entry of `square_avg`.
-    pub square_avg: f64,
+    pub square_avg: S,
     /// Entry of `acc_delta`.
-    pub acc_delta: f64,
+    pub acc_delta: S,
 }
 
-impl Buffers for AdadeltaState {
-    type Coord = AdadeltaCoord;
+/// The buffers of [`AdadeltaState`] as slices, for the driver's loop.
+#[derive(Debug)]
+pub struct AdadeltaLanes<'a, S> {
+    /// `square_avg`.
+    pub square_avg: &'a mut [S],
+    /// `acc_delta`.
+    pub acc_delta: &'a mut [S],
+}
+
+impl<S: Scalar> Lanes for AdadeltaLanes<'_, S> {
+    type Coord = AdadeltaCoord<S>;
+    #[inline(always)]
+    fn truncate(self, n: usize) -> Self {
+        AdadeltaLanes {
+            square_avg: self.square_avg.truncate(n),
+            acc_delta: self.acc_delta.truncate(n),
+        }
+    }
+    #[inline(always)]
+    fn get(&self, i: usize) -> AdadeltaCoord<S> {
+        AdadeltaCoord {
+            square_avg: self.square_avg.get(i),
+            acc_delta: self.acc_delta.get(i),
+        }
+    }
+    #[inline(always)]
+    fn set(&mut self, i: usize, c: AdadeltaCoord<S>) {
+        self.square_avg.set(i, c.square_avg);
+        self.acc_delta.set(i, c.acc_delta);
+    }
+}
+
+impl<S: Scalar> Buffers for AdadeltaState<S> {
+    type Scalar = S;
+    type Coord = AdadeltaCoord<S>;
+    type Lanes<'a> = AdadeltaLanes<'a, S>;
     fn coords(&self) -> Option<usize> {
         Some(self.square_avg.len())
     }
@@ -82,23 +118,41 @@ impl Buffers for AdadeltaState {
     fn set_step(&mut self, t: u64) {
         self.step = t;
     }
-    fn get(&self, i: usize) -> AdadeltaCoord {
+    fn get(&self, i: usize) -> AdadeltaCoord<S> {
         AdadeltaCoord {
             square_avg: self.square_avg[i],
             acc_delta: self.acc_delta[i],
         }
     }
-    fn set(&mut self, i: usize, c: AdadeltaCoord) {
+    fn set(&mut self, i: usize, c: AdadeltaCoord<S>) {
         self.square_avg[i] = c.square_avg;
         self.acc_delta[i] = c.acc_delta;
     }
-    fn non_finite(c: &AdadeltaCoord) -> Option<&'static str> {
+    fn lanes(&mut self) -> AdadeltaLanes<'_, S> {
+        AdadeltaLanes {
+            square_avg: self.square_avg.as_mut_slice(),
+            acc_delta: self.acc_delta.as_mut_slice(),
+        }
+    }
+    fn non_finite(c: &AdadeltaCoord<S>) -> Option<&'static str> {
         first_non_finite(&[("square_avg", c.square_avg), ("acc_delta", c.acc_delta)])
     }
 }
 
-impl Rule for AdadeltaConfig {
-    type State = AdadeltaState;
+/// The constants of one AdaDelta step, computed once by [`Rule::prepare`].
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct AdadeltaStep<S> {
+    /// `lr`.
+    pub lr: S,
+    /// `rho` and `1 - rho`.
+    pub rho: Beta<S>,
+    /// `eps`.
+    pub eps: S,
+    /// The weight decay of this step.
+    pub decay: Decay<S>,
+}
+
+impl Config for AdadeltaConfig {
     const NAME: &'static str = "adadelta";
 
     fn lr_mut(&mut self) -> &mut f64 {
@@ -111,29 +165,51 @@ impl Rule for AdadeltaConfig {
         hyper::non_negative(Self::NAME, "eps", self.eps)?;
         decay::validate(Self::NAME, self.weight_decay)
     }
+}
 
-    fn init(&self, theta: &DVector<f64>) -> AdadeltaState {
+impl<S: Real> Rule<S> for AdadeltaConfig {
+    type State = AdadeltaState<S>;
+    type Step = AdadeltaStep<S>;
+
+    fn init(&self, theta: &(impl AsRef<[S]> + ?Sized)) -> AdadeltaState<S> {
+        let n = theta.as_ref().len();
         AdadeltaState {
             step: 0,
-            square_avg: DVector::zeros(theta.len()),
-            acc_delta: DVector::zeros(theta.len()),
+            square_avg: DVector::from_element(n, S::zero()),
+            acc_delta: DVector::from_element(n, S::zero()),
         }
     }
 
     // ANCHOR: update
-    fn update(&self, _t: u64, theta: f64, g: f64, s: AdadeltaCoord) -> (f64, AdadeltaCoord) {
+    fn prepare(&self, _t: u64) -> AdadeltaStep<S> {
+        AdadeltaStep {
+            lr: S::from_f64(self.lr),
+            rho: self.rho.into(),
+            eps: S::from_f64(self.eps),
+            decay: self.weight_decay.at(self.lr),
+        }
+    }
+
+    #[inline(always)]
+    fn apply(
+        &self,
+        k: &AdadeltaStep<S>,
+        theta: S,
+        g: S,
+        s: AdadeltaCoord<S>,
+    ) -> (S, AdadeltaCoord<S>) {
         let g = if self.maximize { -g } else { g };
-        let g = self.weight_decay.grad(g, theta);
-        let theta = self.weight_decay.param(theta, self.lr);
-        let square_avg = ema_sq(s.square_avg, g, self.rho);
-        let std = (square_avg + self.eps).sqrt();
-        let delta = (s.acc_delta + self.eps).sqrt() / std * g;
-        let acc_delta = ema_sq(s.acc_delta, delta, self.rho);
+        let g = k.decay.grad(g, theta);
+        let theta = k.decay.param(theta);
+        let square_avg = ema_sq(s.square_avg, g, k.rho);
+        let std = (square_avg + k.eps).sqrt();
+        let delta = (s.acc_delta + k.eps).sqrt() / std * g;
+        let acc_delta = ema_sq(s.acc_delta, delta, k.rho);
         let s = AdadeltaCoord {
             square_avg,
             acc_delta,
         };
-        ((-self.lr).mul_add(delta, theta), s)
+        ((-k.lr).mul_add(delta, theta), s)
     }
     // ANCHOR_END: update
 }

@@ -14,7 +14,9 @@
 
 use nalgebra::DVector;
 
-use super::{Buffers, Optim, Rule, WeightDecay, decay, first_non_finite, hyper};
+use super::decay::Decay;
+use super::scalar::{Real, Scalar};
+use super::{Buffers, Config, Optim, Rule, WeightDecay, decay, first_non_finite, hyper};
 use crate::error::HyperError;
 
 /// Hyperparameters of AdaGrad, with PyTorch's names and defaults.
@@ -52,15 +54,17 @@ pub type Adagrad = Optim<AdagradConfig>;
 
 /// The state of AdaGrad.
 #[derive(Clone, Debug, PartialEq)]
-pub struct AdagradState {
+pub struct AdagradState<S: Scalar = f64> {
     /// Steps taken.
     pub step: u64,
     /// The accumulator `s`: the sum of squared gradients (PyTorch's `sum`).
-    pub sum: DVector<f64>,
+    pub sum: DVector<S>,
 }
 
-impl Buffers for AdagradState {
-    type Coord = f64;
+impl<S: Scalar> Buffers for AdagradState<S> {
+    type Scalar = S;
+    type Coord = S;
+    type Lanes<'a> = &'a mut [S];
     fn coords(&self) -> Option<usize> {
         Some(self.sum.len())
     }
@@ -70,19 +74,32 @@ impl Buffers for AdagradState {
     fn set_step(&mut self, t: u64) {
         self.step = t;
     }
-    fn get(&self, i: usize) -> f64 {
+    fn get(&self, i: usize) -> S {
         self.sum[i]
     }
-    fn set(&mut self, i: usize, c: f64) {
+    fn set(&mut self, i: usize, c: S) {
         self.sum[i] = c;
     }
-    fn non_finite(c: &f64) -> Option<&'static str> {
+    fn lanes(&mut self) -> &mut [S] {
+        self.sum.as_mut_slice()
+    }
+    fn non_finite(c: &S) -> Option<&'static str> {
         first_non_finite(&[("sum", *c)])
     }
 }
 
-impl Rule for AdagradConfig {
-    type State = AdagradState;
+/// The constants of one AdaGrad step `t`, computed once by [`Rule::prepare`].
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct AdagradStep<S> {
+    /// The decayed learning rate `clr = lr / (1 + (t - 1) lr_decay)`.
+    pub clr: S,
+    /// `eps`.
+    pub eps: S,
+    /// The weight decay of this step (decoupled decay uses `clr`).
+    pub decay: Decay<S>,
+}
+
+impl Config for AdagradConfig {
     const NAME: &'static str = "adagrad";
 
     fn lr_mut(&mut self) -> &mut f64 {
@@ -100,23 +117,40 @@ impl Rule for AdagradConfig {
         )?;
         hyper::non_negative(Self::NAME, "eps", self.eps)
     }
+}
 
-    fn init(&self, theta: &DVector<f64>) -> AdagradState {
+impl<S: Real> Rule<S> for AdagradConfig {
+    type State = AdagradState<S>;
+    type Step = AdagradStep<S>;
+
+    fn init(&self, theta: &(impl AsRef<[S]> + ?Sized)) -> AdagradState<S> {
         AdagradState {
             step: 0,
-            sum: DVector::from_element(theta.len(), self.initial_accumulator_value),
+            sum: DVector::from_element(
+                theta.as_ref().len(),
+                S::from_f64(self.initial_accumulator_value),
+            ),
         }
     }
 
     // ANCHOR: update
-    fn update(&self, t: u64, theta: f64, g: f64, sum: f64) -> (f64, f64) {
-        let g = if self.maximize { -g } else { g };
-        let g = self.weight_decay.grad(g, theta);
+    fn prepare(&self, t: u64) -> AdagradStep<S> {
         let clr = self.lr / (1.0 + (t as f64 - 1.0) * self.lr_decay);
-        let theta = self.weight_decay.param(theta, clr);
+        AdagradStep {
+            clr: S::from_f64(clr),
+            eps: S::from_f64(self.eps),
+            decay: self.weight_decay.at(clr),
+        }
+    }
+
+    #[inline(always)]
+    fn apply(&self, k: &AdagradStep<S>, theta: S, g: S, sum: S) -> (S, S) {
+        let g = if self.maximize { -g } else { g };
+        let g = k.decay.grad(g, theta);
+        let theta = k.decay.param(theta);
         let sum = g.mul_add(g, sum);
-        let std = sum.sqrt() + self.eps;
-        (theta + (-clr * g) / std, sum)
+        let std = sum.sqrt() + k.eps;
+        (theta + (-k.clr * g) / std, sum)
     }
     // ANCHOR_END: update
 }

@@ -21,8 +21,10 @@
 
 use nalgebra::DVector;
 
-use super::moments::{bias_correction, ema, ema_sq};
-use super::{Buffers, Optim, Rule, WeightDecay, decay, first_non_finite, hyper};
+use super::decay::Decay;
+use super::moments::{Beta, bias_correction, ema, ema_sq};
+use super::scalar::{Real, Scalar};
+use super::{Buffers, Config, Lanes, Optim, Rule, WeightDecay, decay, first_non_finite, hyper};
 use crate::error::HyperError;
 
 /// Which running maximum of the second moment, if any, AMSGrad keeps.
@@ -89,30 +91,69 @@ pub type Adam = Optim<AdamConfig>;
 
 /// The state of Adam, with PyTorch's buffer names.
 #[derive(Clone, Debug, PartialEq)]
-pub struct AdamState {
+pub struct AdamState<S: Scalar = f64> {
     /// Steps taken, `t`.
     pub step: u64,
     /// The first-moment average `m`.
-    pub exp_avg: DVector<f64>,
+    pub exp_avg: DVector<S>,
     /// The second-moment average `v`.
-    pub exp_avg_sq: DVector<f64>,
+    pub exp_avg_sq: DVector<S>,
     /// The running maximum `vmax`, present when AMSGrad is on.
-    pub max_exp_avg_sq: Option<DVector<f64>>,
+    pub max_exp_avg_sq: Option<DVector<S>>,
 }
 
 /// One coordinate of [`AdamState`] (an absent maximum reads as 0).
 #[derive(Clone, Copy, Debug, PartialEq)]
-pub struct AdamCoord {
+pub struct AdamCoord<S = f64> {
     /// Entry of `exp_avg`.
-    pub exp_avg: f64,
+    pub exp_avg: S,
     /// Entry of `exp_avg_sq`.
-    pub exp_avg_sq: f64,
+    pub exp_avg_sq: S,
     /// Entry of `max_exp_avg_sq`.
-    pub max_exp_avg_sq: f64,
+    pub max_exp_avg_sq: S,
 }
 
-impl Buffers for AdamState {
-    type Coord = AdamCoord;
+/// The buffers of [`AdamState`] as slices, for the driver's loop.
+#[derive(Debug)]
+pub struct AdamLanes<'a, S> {
+    /// `exp_avg`.
+    pub exp_avg: &'a mut [S],
+    /// `exp_avg_sq`.
+    pub exp_avg_sq: &'a mut [S],
+    /// `max_exp_avg_sq`.
+    pub max_exp_avg_sq: Option<&'a mut [S]>,
+}
+
+impl<S: Scalar> Lanes for AdamLanes<'_, S> {
+    type Coord = AdamCoord<S>;
+    #[inline(always)]
+    fn truncate(self, n: usize) -> Self {
+        AdamLanes {
+            exp_avg: self.exp_avg.truncate(n),
+            exp_avg_sq: self.exp_avg_sq.truncate(n),
+            max_exp_avg_sq: self.max_exp_avg_sq.truncate(n),
+        }
+    }
+    #[inline(always)]
+    fn get(&self, i: usize) -> AdamCoord<S> {
+        AdamCoord {
+            exp_avg: self.exp_avg.get(i),
+            exp_avg_sq: self.exp_avg_sq.get(i),
+            max_exp_avg_sq: self.max_exp_avg_sq.get(i),
+        }
+    }
+    #[inline(always)]
+    fn set(&mut self, i: usize, c: AdamCoord<S>) {
+        self.exp_avg.set(i, c.exp_avg);
+        self.exp_avg_sq.set(i, c.exp_avg_sq);
+        self.max_exp_avg_sq.set(i, c.max_exp_avg_sq);
+    }
+}
+
+impl<S: Scalar> Buffers for AdamState<S> {
+    type Scalar = S;
+    type Coord = AdamCoord<S>;
+    type Lanes<'a> = AdamLanes<'a, S>;
     fn coords(&self) -> Option<usize> {
         Some(self.exp_avg.len())
     }
@@ -122,21 +163,28 @@ impl Buffers for AdamState {
     fn set_step(&mut self, t: u64) {
         self.step = t;
     }
-    fn get(&self, i: usize) -> AdamCoord {
+    fn get(&self, i: usize) -> AdamCoord<S> {
         AdamCoord {
             exp_avg: self.exp_avg[i],
             exp_avg_sq: self.exp_avg_sq[i],
-            max_exp_avg_sq: self.max_exp_avg_sq.as_ref().map_or(0.0, |b| b[i]),
+            max_exp_avg_sq: self.max_exp_avg_sq.as_ref().map_or(S::zero(), |b| b[i]),
         }
     }
-    fn set(&mut self, i: usize, c: AdamCoord) {
+    fn set(&mut self, i: usize, c: AdamCoord<S>) {
         self.exp_avg[i] = c.exp_avg;
         self.exp_avg_sq[i] = c.exp_avg_sq;
         if let Some(b) = self.max_exp_avg_sq.as_mut() {
             b[i] = c.max_exp_avg_sq;
         }
     }
-    fn non_finite(c: &AdamCoord) -> Option<&'static str> {
+    fn lanes(&mut self) -> AdamLanes<'_, S> {
+        AdamLanes {
+            exp_avg: self.exp_avg.as_mut_slice(),
+            exp_avg_sq: self.exp_avg_sq.as_mut_slice(),
+            max_exp_avg_sq: self.max_exp_avg_sq.as_mut().map(|b| b.as_mut_slice()),
+        }
+    }
+    fn non_finite(c: &AdamCoord<S>) -> Option<&'static str> {
         first_non_finite(&[
             ("exp_avg", c.exp_avg),
             ("exp_avg_sq", c.exp_avg_sq),
@@ -145,8 +193,30 @@ impl Buffers for AdamState {
     }
 }
 
-impl Rule for AdamConfig {
-    type State = AdamState;
+/// The constants of one Adam step `t`, computed once by [`Rule::prepare`].
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct AdamStep<S> {
+    /// `lr`.
+    pub lr: S,
+    /// `beta1` and `1 - beta1`.
+    pub beta1: Beta<S>,
+    /// `beta2` and `1 - beta2`.
+    pub beta2: Beta<S>,
+    /// `eps`.
+    pub eps: S,
+    /// `bc1 = 1 - beta1^t`.
+    pub bc1: S,
+    /// `bc2 = 1 - beta2^t`.
+    pub bc2: S,
+    /// `sqrt(bc2)`.
+    pub bc2_sqrt: S,
+    /// `lr / bc1`, PyTorch's `step_size`.
+    pub step_size: S,
+    /// The weight decay of this step.
+    pub decay: Decay<S>,
+}
+
+impl Config for AdamConfig {
     const NAME: &'static str = "adam";
 
     fn name(&self) -> &'static str {
@@ -167,45 +237,66 @@ impl Rule for AdamConfig {
         hyper::non_negative(Self::NAME, "eps", self.eps)?;
         decay::validate(Self::NAME, self.weight_decay)
     }
+}
 
-    fn init(&self, theta: &DVector<f64>) -> AdamState {
-        let n = theta.len();
+impl<S: Real> Rule<S> for AdamConfig {
+    type State = AdamState<S>;
+    type Step = AdamStep<S>;
+
+    fn init(&self, theta: &(impl AsRef<[S]> + ?Sized)) -> AdamState<S> {
+        let n = theta.as_ref().len();
         AdamState {
             step: 0,
-            exp_avg: DVector::zeros(n),
-            exp_avg_sq: DVector::zeros(n),
-            max_exp_avg_sq: (self.amsgrad != Amsgrad::Off).then(|| DVector::zeros(n)),
+            exp_avg: DVector::from_element(n, S::zero()),
+            exp_avg_sq: DVector::from_element(n, S::zero()),
+            max_exp_avg_sq: (self.amsgrad != Amsgrad::Off)
+                .then(|| DVector::from_element(n, S::zero())),
         }
     }
 
     // ANCHOR: update
-    fn update(&self, t: u64, theta: f64, g: f64, s: AdamCoord) -> (f64, AdamCoord) {
+    fn prepare(&self, t: u64) -> AdamStep<S> {
         let (beta1, beta2) = self.betas;
-        let g = if self.maximize { -g } else { g };
-        let g = self.weight_decay.grad(g, theta);
-        let theta = self.weight_decay.param(theta, self.lr);
-        let m = ema(s.exp_avg, g, beta1);
-        let v = ema_sq(s.exp_avg_sq, g, beta2);
         let bc1 = bias_correction(beta1, t);
         let bc2 = bias_correction(beta2, t);
+        AdamStep {
+            lr: S::from_f64(self.lr),
+            beta1: beta1.into(),
+            beta2: beta2.into(),
+            eps: S::from_f64(self.eps),
+            bc1: S::from_f64(bc1),
+            bc2: S::from_f64(bc2),
+            bc2_sqrt: S::from_f64(bc2.powf(0.5)),
+            step_size: S::from_f64(self.lr / bc1),
+            decay: self.weight_decay.at(self.lr),
+        }
+    }
+
+    #[inline(always)]
+    fn apply(&self, k: &AdamStep<S>, theta: S, g: S, s: AdamCoord<S>) -> (S, AdamCoord<S>) {
+        let g = if self.maximize { -g } else { g };
+        let g = k.decay.grad(g, theta);
+        let theta = k.decay.param(theta);
+        let m = ema(s.exp_avg, g, k.beta1);
+        let v = ema_sq(s.exp_avg_sq, g, k.beta2);
         let (theta, vmax) = match self.amsgrad {
             Amsgrad::Off => {
-                let denom = v.sqrt() / bc2.powf(0.5) + self.eps;
-                (theta + (-(self.lr / bc1) * m) / denom, s.max_exp_avg_sq)
+                let denom = v.sqrt() / k.bc2_sqrt + k.eps;
+                (theta + (-k.step_size * m) / denom, s.max_exp_avg_sq)
             }
             Amsgrad::PyTorch => {
                 let vmax = s.max_exp_avg_sq.max(v);
-                let denom = vmax.sqrt() / bc2.powf(0.5) + self.eps;
-                (theta + (-(self.lr / bc1) * m) / denom, vmax)
+                let denom = vmax.sqrt() / k.bc2_sqrt + k.eps;
+                (theta + (-k.step_size * m) / denom, vmax)
             }
             Amsgrad::Paper => {
                 let vmax = s.max_exp_avg_sq.max(v);
-                (theta + (-self.lr * m) / (vmax.sqrt() + self.eps), vmax)
+                (theta + (-k.lr * m) / (vmax.sqrt() + k.eps), vmax)
             }
             Amsgrad::Optax => {
-                let vmax = s.max_exp_avg_sq.max(v / bc2);
-                let m_hat = m / bc1;
-                (theta + (-self.lr * m_hat) / (vmax.sqrt() + self.eps), vmax)
+                let vmax = s.max_exp_avg_sq.max(v / k.bc2);
+                let m_hat = m / k.bc1;
+                (theta + (-k.lr * m_hat) / (vmax.sqrt() + k.eps), vmax)
             }
         };
         let s = AdamCoord {

@@ -1,6 +1,8 @@
 //! Weight decay, written once: as an L2 term added to the gradient, or decoupled
 //! from it and applied to the parameter.
 
+use super::scalar::Scalar;
+
 // ANCHOR: decay
 /// How an optimizer applies weight decay with coefficient `lambda`.
 #[derive(Clone, Copy, Debug, PartialEq, Default)]
@@ -18,19 +20,26 @@ pub enum WeightDecay {
 
 impl WeightDecay {
     /// The gradient the optimizer sees: `g + lambda theta` for L2, else `g`.
-    pub fn grad(self, g: f64, theta: f64) -> f64 {
-        match self {
-            WeightDecay::L2(lambda) if lambda != 0.0 => lambda.mul_add(theta, g),
-            _ => g,
-        }
+    pub fn grad<S: Scalar>(self, g: S, theta: S) -> S {
+        self.at(0.0).grad(g, theta)
     }
 
     /// The parameter the step starts from: `theta (1 - lr lambda)` when decoupled,
     /// else `theta`.
-    pub fn param(self, theta: f64, lr: f64) -> f64 {
+    pub fn param<S: Scalar>(self, theta: S, lr: f64) -> S {
+        self.at(lr).param(theta)
+    }
+
+    /// The decay of one step with learning rate `lr`, its coefficients computed
+    /// once (in `f64`, as PyTorch computes `1 - lr lambda` in Python).
+    #[inline(always)]
+    pub fn at<S: Scalar>(self, lr: f64) -> Decay<S> {
         match self {
-            WeightDecay::Decoupled(lambda) if lambda != 0.0 => theta * (1.0 - lr * lambda),
-            _ => theta,
+            WeightDecay::L2(lambda) if lambda != 0.0 => Decay::L2(S::from_f64(lambda)),
+            WeightDecay::Decoupled(lambda) if lambda != 0.0 => {
+                Decay::Shrink(S::from_f64(1.0 - lr * lambda))
+            }
+            _ => Decay::None,
         }
     }
 
@@ -39,6 +48,38 @@ impl WeightDecay {
         match self {
             WeightDecay::None => 0.0,
             WeightDecay::L2(lambda) | WeightDecay::Decoupled(lambda) => lambda,
+        }
+    }
+}
+
+/// The weight decay of one step, with its per-step coefficient computed.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Decay<S> {
+    /// No decay (or a zero coefficient).
+    None,
+    /// L2: the gradient becomes `g + lambda theta`; holds `lambda`.
+    L2(S),
+    /// Decoupled: the parameter becomes `theta (1 - lr lambda)`; holds the factor.
+    Shrink(S),
+}
+
+impl<S: Scalar> Decay<S> {
+    /// The gradient the optimizer sees: `g + lambda theta` for L2, else `g`.
+    #[inline(always)]
+    pub fn grad(self, g: S, theta: S) -> S {
+        match self {
+            Decay::L2(lambda) => lambda.mul_add(theta, g),
+            _ => g,
+        }
+    }
+
+    /// The parameter the step starts from: `theta (1 - lr lambda)` when decoupled,
+    /// else `theta`.
+    #[inline(always)]
+    pub fn param(self, theta: S) -> S {
+        match self {
+            Decay::Shrink(factor) => theta * factor,
+            _ => theta,
         }
     }
 }

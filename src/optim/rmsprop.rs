@@ -23,8 +23,10 @@
 
 use nalgebra::DVector;
 
-use super::moments::{ema, ema_sq};
-use super::{Buffers, Optim, Rule, WeightDecay, decay, first_non_finite, hyper};
+use super::decay::Decay;
+use super::moments::{Beta, ema, ema_sq};
+use super::scalar::{Real, Scalar};
+use super::{Buffers, Config, Lanes, Optim, Rule, WeightDecay, decay, first_non_finite, hyper};
 use crate::error::HyperError;
 
 /// Hyperparameters of RMSprop, with PyTorch's names and defaults.
@@ -69,30 +71,69 @@ pub type RmsProp = Optim<RmsPropConfig>;
 
 /// The state of RMSprop, with PyTorch's buffer names.
 #[derive(Clone, Debug, PartialEq)]
-pub struct RmsPropState {
+pub struct RmsPropState<S: Scalar = f64> {
     /// Steps taken.
     pub step: u64,
     /// The moving average `v` of squared gradients.
-    pub square_avg: DVector<f64>,
+    pub square_avg: DVector<S>,
     /// The momentum buffer `b`, present when `momentum > 0`.
-    pub momentum_buffer: Option<DVector<f64>>,
+    pub momentum_buffer: Option<DVector<S>>,
     /// The moving average `gbar` of gradients, present when centered.
-    pub grad_avg: Option<DVector<f64>>,
+    pub grad_avg: Option<DVector<S>>,
 }
 
 /// One coordinate of [`RmsPropState`] (absent buffers read as 0).
 #[derive(Clone, Copy, Debug, PartialEq)]
-pub struct RmsPropCoord {
+pub struct RmsPropCoord<S = f64> {
     /// Entry of `square_avg`.
-    pub square_avg: f64,
+    pub square_avg: S,
     /// Entry of `momentum_buffer`.
-    pub momentum_buffer: f64,
+    pub momentum_buffer: S,
     /// Entry of `grad_avg`.
-    pub grad_avg: f64,
+    pub grad_avg: S,
 }
 
-impl Buffers for RmsPropState {
-    type Coord = RmsPropCoord;
+/// The buffers of [`RmsPropState`] as slices, for the driver's loop.
+#[derive(Debug)]
+pub struct RmsPropLanes<'a, S> {
+    /// `square_avg`.
+    pub square_avg: &'a mut [S],
+    /// `momentum_buffer`.
+    pub momentum_buffer: Option<&'a mut [S]>,
+    /// `grad_avg`.
+    pub grad_avg: Option<&'a mut [S]>,
+}
+
+impl<S: Scalar> Lanes for RmsPropLanes<'_, S> {
+    type Coord = RmsPropCoord<S>;
+    #[inline(always)]
+    fn truncate(self, n: usize) -> Self {
+        RmsPropLanes {
+            square_avg: self.square_avg.truncate(n),
+            momentum_buffer: self.momentum_buffer.truncate(n),
+            grad_avg: self.grad_avg.truncate(n),
+        }
+    }
+    #[inline(always)]
+    fn get(&self, i: usize) -> RmsPropCoord<S> {
+        RmsPropCoord {
+            square_avg: self.square_avg.get(i),
+            momentum_buffer: self.momentum_buffer.get(i),
+            grad_avg: self.grad_avg.get(i),
+        }
+    }
+    #[inline(always)]
+    fn set(&mut self, i: usize, c: RmsPropCoord<S>) {
+        self.square_avg.set(i, c.square_avg);
+        self.momentum_buffer.set(i, c.momentum_buffer);
+        self.grad_avg.set(i, c.grad_avg);
+    }
+}
+
+impl<S: Scalar> Buffers for RmsPropState<S> {
+    type Scalar = S;
+    type Coord = RmsPropCoord<S>;
+    type Lanes<'a> = RmsPropLanes<'a, S>;
     fn coords(&self) -> Option<usize> {
         Some(self.square_avg.len())
     }
@@ -102,14 +143,14 @@ impl Buffers for RmsPropState {
     fn set_step(&mut self, t: u64) {
         self.step = t;
     }
-    fn get(&self, i: usize) -> RmsPropCoord {
+    fn get(&self, i: usize) -> RmsPropCoord<S> {
         RmsPropCoord {
             square_avg: self.square_avg[i],
-            momentum_buffer: self.momentum_buffer.as_ref().map_or(0.0, |b| b[i]),
-            grad_avg: self.grad_avg.as_ref().map_or(0.0, |b| b[i]),
+            momentum_buffer: self.momentum_buffer.as_ref().map_or(S::zero(), |b| b[i]),
+            grad_avg: self.grad_avg.as_ref().map_or(S::zero(), |b| b[i]),
         }
     }
-    fn set(&mut self, i: usize, c: RmsPropCoord) {
+    fn set(&mut self, i: usize, c: RmsPropCoord<S>) {
         self.square_avg[i] = c.square_avg;
         if let Some(b) = self.momentum_buffer.as_mut() {
             b[i] = c.momentum_buffer;
@@ -118,7 +159,14 @@ impl Buffers for RmsPropState {
             b[i] = c.grad_avg;
         }
     }
-    fn non_finite(c: &RmsPropCoord) -> Option<&'static str> {
+    fn lanes(&mut self) -> RmsPropLanes<'_, S> {
+        RmsPropLanes {
+            square_avg: self.square_avg.as_mut_slice(),
+            momentum_buffer: self.momentum_buffer.as_mut().map(|b| b.as_mut_slice()),
+            grad_avg: self.grad_avg.as_mut().map(|b| b.as_mut_slice()),
+        }
+    }
+    fn non_finite(c: &RmsPropCoord<S>) -> Option<&'static str> {
         first_non_finite(&[
             ("square_avg", c.square_avg),
             ("momentum_buffer", c.momentum_buffer),
@@ -127,8 +175,22 @@ impl Buffers for RmsPropState {
     }
 }
 
-impl Rule for RmsPropConfig {
-    type State = RmsPropState;
+/// The constants of one RMSprop step, computed once by [`Rule::prepare`].
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct RmsPropStep<S> {
+    /// `lr`.
+    pub lr: S,
+    /// `alpha` and `1 - alpha`.
+    pub alpha: Beta<S>,
+    /// `eps`.
+    pub eps: S,
+    /// `mu`.
+    pub momentum: S,
+    /// The weight decay of this step.
+    pub decay: Decay<S>,
+}
+
+impl Config for RmsPropConfig {
     const NAME: &'static str = "rmsprop";
 
     fn lr_mut(&mut self) -> &mut f64 {
@@ -142,38 +204,61 @@ impl Rule for RmsPropConfig {
         decay::validate(Self::NAME, self.weight_decay)?;
         hyper::non_negative(Self::NAME, "momentum", self.momentum)
     }
+}
 
-    fn init(&self, theta: &DVector<f64>) -> RmsPropState {
-        let n = theta.len();
+impl<S: Real> Rule<S> for RmsPropConfig {
+    type State = RmsPropState<S>;
+    type Step = RmsPropStep<S>;
+
+    fn init(&self, theta: &(impl AsRef<[S]> + ?Sized)) -> RmsPropState<S> {
+        let n = theta.as_ref().len();
+        let zeros = || DVector::from_element(n, S::zero());
         RmsPropState {
             step: 0,
-            square_avg: DVector::zeros(n),
-            momentum_buffer: (self.momentum > 0.0).then(|| DVector::zeros(n)),
-            grad_avg: self.centered.then(|| DVector::zeros(n)),
+            square_avg: zeros(),
+            momentum_buffer: (self.momentum > 0.0).then(zeros),
+            grad_avg: self.centered.then(zeros),
         }
     }
 
     // ANCHOR: update
-    fn update(&self, _t: u64, theta: f64, g: f64, s: RmsPropCoord) -> (f64, RmsPropCoord) {
+    fn prepare(&self, _t: u64) -> RmsPropStep<S> {
+        RmsPropStep {
+            lr: S::from_f64(self.lr),
+            alpha: self.alpha.into(),
+            eps: S::from_f64(self.eps),
+            momentum: S::from_f64(self.momentum),
+            decay: self.weight_decay.at(self.lr),
+        }
+    }
+
+    #[inline(always)]
+    fn apply(
+        &self,
+        k: &RmsPropStep<S>,
+        theta: S,
+        g: S,
+        s: RmsPropCoord<S>,
+    ) -> (S, RmsPropCoord<S>) {
         let g = if self.maximize { -g } else { g };
-        let g = self.weight_decay.grad(g, theta);
-        let theta = self.weight_decay.param(theta, self.lr);
-        let square_avg = ema_sq(s.square_avg, g, self.alpha);
+        let g = k.decay.grad(g, theta);
+        let theta = k.decay.param(theta);
+        let square_avg = ema_sq(s.square_avg, g, k.alpha);
         let (grad_avg, root) = if self.centered {
-            let grad_avg = ema(s.grad_avg, g, self.alpha);
+            let grad_avg = ema(s.grad_avg, g, k.alpha);
             // v - gbar^2 is a variance, >= 0 in exact arithmetic; rounded, it can fall
             // below 0, where PyTorch's square root gives NaN. Clamp it at 0.
-            let variance = (-grad_avg).mul_add(grad_avg, square_avg).max(0.0);
+            let variance = (-grad_avg).mul_add(grad_avg, square_avg).max(S::zero());
             (grad_avg, variance.sqrt())
         } else {
             (s.grad_avg, square_avg.sqrt())
         };
-        let avg = root + self.eps;
+        let avg = root + k.eps;
         let (theta, momentum_buffer) = if self.momentum > 0.0 {
-            let b = s.momentum_buffer * self.momentum + g / avg;
-            ((-self.lr).mul_add(b, theta), b)
+            let b = s.momentum_buffer * k.momentum + g / avg;
+            ((-k.lr).mul_add(b, theta), b)
         } else {
-            (theta + (-self.lr * g) / avg, s.momentum_buffer)
+            (theta + (-k.lr * g) / avg, s.momentum_buffer)
         };
         let s = RmsPropCoord {
             square_avg,

@@ -15,7 +15,8 @@
 
 use nalgebra::DVector;
 
-use super::{Buffers, Optim, Rule, first_non_finite, hyper};
+use super::scalar::Scalar;
+use super::{Buffers, Config, Lanes, Optim, Rule, first_non_finite, hyper};
 use crate::error::HyperError;
 
 /// Hyperparameters of Rprop, with PyTorch's names and defaults.
@@ -47,26 +48,60 @@ pub type Rprop = Optim<RpropConfig>;
 
 /// The state of Rprop.
 #[derive(Clone, Debug, PartialEq)]
-pub struct RpropState {
+pub struct RpropState<S: Scalar = f64> {
     /// Steps taken.
     pub step: u64,
     /// The previous gradient, zeroed where its sign flipped (PyTorch's `prev`).
-    pub prev: DVector<f64>,
+    pub prev: DVector<S>,
     /// The per-coordinate step sizes.
-    pub step_size: DVector<f64>,
+    pub step_size: DVector<S>,
 }
 
 /// One coordinate of [`RpropState`].
 #[derive(Clone, Copy, Debug, PartialEq)]
-pub struct RpropCoord {
+pub struct RpropCoord<S = f64> {
     /// The previous gradient.
-    pub prev: f64,
+    pub prev: S,
     /// The step size.
-    pub step_size: f64,
+    pub step_size: S,
 }
 
-impl Buffers for RpropState {
-    type Coord = RpropCoord;
+/// The buffers of [`RpropState`] as slices, for the driver's loop.
+#[derive(Debug)]
+pub struct RpropLanes<'a, S> {
+    /// `prev`.
+    pub prev: &'a mut [S],
+    /// `step_size`.
+    pub step_size: &'a mut [S],
+}
+
+impl<S: Scalar> Lanes for RpropLanes<'_, S> {
+    type Coord = RpropCoord<S>;
+    #[inline(always)]
+    fn truncate(self, n: usize) -> Self {
+        RpropLanes {
+            prev: self.prev.truncate(n),
+            step_size: self.step_size.truncate(n),
+        }
+    }
+    #[inline(always)]
+    fn get(&self, i: usize) -> RpropCoord<S> {
+        RpropCoord {
+            prev: self.prev.get(i),
+            step_size: self.step_size.get(i),
+        }
+    }
+    #[inline(always)]
+    fn set(&mut self, i: usize, c: RpropCoord<S>) {
+        self.prev.set(i, c.prev);
+        self.step_size.set(i, c.step_size);
+    }
+}
+
+impl<S: Scalar> Buffers for RpropState<S> {
+    type Scalar = S;
+    type Coord = RpropCoord<S>;
+    type Lanes<'a> = RpropLanes<'a, S>;
     fn coords(&self) -> Option<usize> {
         Some(self.prev.len())
     }
@@ -76,34 +111,53 @@ impl Buffers for RpropState {
     fn set_step(&mut self, t: u64) {
         self.step = t;
     }
-    fn get(&self, i: usize) -> RpropCoord {
+    fn get(&self, i: usize) -> RpropCoord<S> {
         RpropCoord {
             prev: self.prev[i],
             step_size: self.step_size[i],
         }
     }
-    fn set(&mut self, i: usize, c: RpropCoord) {
+    fn set(&mut self, i: usize, c: RpropCoord<S>) {
         self.prev[i] = c.prev;
         self.step_size[i] = c.step_size;
     }
-    fn non_finite(c: &RpropCoord) -> Option<&'static str> {
+    fn lanes(&mut self) -> RpropLanes<'_, S> {
+        RpropLanes {
+            prev: self.prev.as_mut_slice(),
+            step_size: self.step_size.as_mut_slice(),
+        }
+    }
+    fn non_finite(c: &RpropCoord<S>) -> Option<&'static str> {
         first_non_finite(&[("prev", c.prev), ("step_size", c.step_size)])
     }
 }
 
 /// The sign of `x` as PyTorch's `sign`: 0 for zero (unlike `f64::signum`).
-pub fn sign(x: f64) -> f64 {
-    if x > 0.0 {
-        1.0
-    } else if x < 0.0 {
-        -1.0
+#[inline(always)]
+pub fn sign<S: Scalar>(x: S) -> S {
+    if x > S::zero() {
+        S::one()
+    } else if x < S::zero() {
+        -S::one()
     } else {
-        0.0
+        S::zero()
     }
 }
 
-impl Rule for RpropConfig {
-    type State = RpropState;
+/// The constants of Rprop's steps, converted once by [`Rule::prepare`].
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct RpropStep<S> {
+    /// `eta-`.
+    pub etaminus: S,
+    /// `eta+`.
+    pub etaplus: S,
+    /// `step_min`.
+    pub step_min: S,
+    /// `step_max`.
+    pub step_max: S,
+}
+
+impl Config for RpropConfig {
     const NAME: &'static str = "rprop";
 
     fn lr_mut(&mut self) -> &mut f64 {
@@ -135,30 +189,46 @@ impl Rule for RpropConfig {
             |x| x >= step_min,
         )
     }
+}
 
-    fn init(&self, theta: &DVector<f64>) -> RpropState {
+impl<S: Scalar> Rule<S> for RpropConfig {
+    type State = RpropState<S>;
+    type Step = RpropStep<S>;
+
+    fn init(&self, theta: &(impl AsRef<[S]> + ?Sized)) -> RpropState<S> {
+        let n = theta.as_ref().len();
         RpropState {
             step: 0,
-            prev: DVector::zeros(theta.len()),
-            step_size: DVector::from_element(theta.len(), self.lr),
+            prev: DVector::from_element(n, S::zero()),
+            step_size: DVector::from_element(n, S::from_f64(self.lr)),
         }
     }
 
     // ANCHOR: update
-    fn update(&self, _t: u64, theta: f64, g: f64, s: RpropCoord) -> (f64, RpropCoord) {
+    fn prepare(&self, _t: u64) -> RpropStep<S> {
         let (etaminus, etaplus) = self.etas;
         let (step_min, step_max) = self.step_sizes;
+        RpropStep {
+            etaminus: S::from_f64(etaminus),
+            etaplus: S::from_f64(etaplus),
+            step_min: S::from_f64(step_min),
+            step_max: S::from_f64(step_max),
+        }
+    }
+
+    #[inline(always)]
+    fn apply(&self, k: &RpropStep<S>, theta: S, g: S, s: RpropCoord<S>) -> (S, RpropCoord<S>) {
         let g = if self.maximize { -g } else { g };
         let agreement = g * s.prev; // its sign decides; it may underflow to 0
-        let factor = if agreement > 0.0 {
-            etaplus
-        } else if agreement < 0.0 {
-            etaminus
+        let factor = if agreement > S::zero() {
+            k.etaplus
+        } else if agreement < S::zero() {
+            k.etaminus
         } else {
-            1.0
+            S::one()
         };
-        let step_size = (s.step_size * factor).max(step_min).min(step_max);
-        let g = if agreement < 0.0 { 0.0 } else { g }; // skip the step after a flip
+        let step_size = (s.step_size * factor).max(k.step_min).min(k.step_max);
+        let g = if agreement < S::zero() { S::zero() } else { g }; // skip the step after a flip
         let theta = (-sign(g)).mul_add(step_size, theta);
         (theta, RpropCoord { prev: g, step_size })
     }

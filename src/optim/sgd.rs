@@ -17,7 +17,9 @@
 
 use nalgebra::DVector;
 
-use super::{Buffers, Optim, Rule, WeightDecay, decay, first_non_finite, hyper};
+use super::decay::Decay;
+use super::scalar::Scalar;
+use super::{Buffers, Config, Optim, Rule, WeightDecay, decay, first_non_finite, hyper};
 use crate::error::HyperError;
 
 /// Hyperparameters of SGD, with PyTorch's names and defaults.
@@ -56,15 +58,17 @@ pub type Sgd = Optim<SgdConfig>;
 
 /// The state of SGD: PyTorch's `momentum_buffer`, present when `momentum != 0`.
 #[derive(Clone, Debug, PartialEq)]
-pub struct SgdState {
+pub struct SgdState<S: Scalar = f64> {
     /// Steps taken.
     pub step: u64,
     /// The momentum buffer `b`.
-    pub momentum_buffer: Option<DVector<f64>>,
+    pub momentum_buffer: Option<DVector<S>>,
 }
 
-impl Buffers for SgdState {
-    type Coord = f64;
+impl<S: Scalar> Buffers for SgdState<S> {
+    type Scalar = S;
+    type Coord = S;
+    type Lanes<'a> = Option<&'a mut [S]>;
     fn coords(&self) -> Option<usize> {
         self.momentum_buffer.as_ref().map(DVector::len)
     }
@@ -74,21 +78,38 @@ impl Buffers for SgdState {
     fn set_step(&mut self, t: u64) {
         self.step = t;
     }
-    fn get(&self, i: usize) -> f64 {
-        self.momentum_buffer.as_ref().map_or(0.0, |b| b[i])
+    fn get(&self, i: usize) -> S {
+        self.momentum_buffer.as_ref().map_or(S::zero(), |b| b[i])
     }
-    fn set(&mut self, i: usize, c: f64) {
+    fn set(&mut self, i: usize, c: S) {
         if let Some(b) = self.momentum_buffer.as_mut() {
             b[i] = c;
         }
     }
-    fn non_finite(c: &f64) -> Option<&'static str> {
+    fn lanes(&mut self) -> Option<&mut [S]> {
+        self.momentum_buffer.as_mut().map(|b| b.as_mut_slice())
+    }
+    fn non_finite(c: &S) -> Option<&'static str> {
         first_non_finite(&[("momentum_buffer", *c)])
     }
 }
 
-impl Rule for SgdConfig {
-    type State = SgdState;
+/// The constants of one SGD step `t`, computed once by [`Rule::prepare`].
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct SgdStep<S> {
+    /// Whether this is the first step (`t = 1`), which starts the buffer.
+    pub first: bool,
+    /// `lr`.
+    pub lr: S,
+    /// `mu`.
+    pub momentum: S,
+    /// `1 - tau`.
+    pub undamped: S,
+    /// The weight decay of this step.
+    pub decay: Decay<S>,
+}
+
+impl Config for SgdConfig {
     const NAME: &'static str = "sgd";
 
     fn lr_mut(&mut self) -> &mut f64 {
@@ -110,27 +131,44 @@ impl Rule for SgdConfig {
         }
         Ok(())
     }
+}
 
-    fn init(&self, theta: &DVector<f64>) -> SgdState {
+impl<S: Scalar> Rule<S> for SgdConfig {
+    type State = SgdState<S>;
+    type Step = SgdStep<S>;
+
+    fn init(&self, theta: &(impl AsRef<[S]> + ?Sized)) -> SgdState<S> {
+        let n = theta.as_ref().len();
         SgdState {
             step: 0,
-            momentum_buffer: (self.momentum != 0.0).then(|| DVector::zeros(theta.len())),
+            momentum_buffer: (self.momentum != 0.0).then(|| DVector::from_element(n, S::zero())),
         }
     }
 
     // ANCHOR: update
-    fn update(&self, t: u64, theta: f64, g: f64, b: f64) -> (f64, f64) {
+    fn prepare(&self, t: u64) -> SgdStep<S> {
+        SgdStep {
+            first: t == 1,
+            lr: S::from_f64(self.lr),
+            momentum: S::from_f64(self.momentum),
+            undamped: S::from_f64(1.0 - self.dampening),
+            decay: self.weight_decay.at(self.lr),
+        }
+    }
+
+    #[inline(always)]
+    fn apply(&self, k: &SgdStep<S>, theta: S, g: S, b: S) -> (S, S) {
         let g = if self.maximize { -g } else { g };
-        let g = self.weight_decay.grad(g, theta);
-        let theta = self.weight_decay.param(theta, self.lr);
+        let g = k.decay.grad(g, theta);
+        let theta = k.decay.param(theta);
         let (d, b) = if self.momentum != 0.0 {
-            let b = if t == 1 {
+            let b = if k.first {
                 g // PyTorch's first buffer is the gradient itself, undamped
             } else {
-                (1.0 - self.dampening).mul_add(g, b * self.momentum)
+                k.undamped.mul_add(g, b * k.momentum)
             };
             let d = if self.nesterov {
-                self.momentum.mul_add(b, g)
+                k.momentum.mul_add(b, g)
             } else {
                 b
             };
@@ -138,7 +176,7 @@ impl Rule for SgdConfig {
         } else {
             (g, b)
         };
-        ((-self.lr).mul_add(d, theta), b)
+        ((-k.lr).mul_add(d, theta), b)
     }
     // ANCHOR_END: update
 }
