@@ -180,11 +180,16 @@ for (const p of layout.problems) problems.push(`print layout: ${p}`);
 if (layout.errors > 0) problems.push(`${layout.errors} katex-error element(s)`);
 if (layout.katex > 0 && layout.noMathml > 0) problems.push(`${layout.noMathml} formulas without MathML`);
 const figures = await page.evaluate(() => document.querySelectorAll("main img").length);
+// The text of every code block and code span: source listings (the Tests
+// appendix quotes this project's tests) may spell `$$` or `\frac` on purpose.
+const codeText = await page.evaluate(() =>
+  [...document.querySelectorAll("main pre, main code")].map((c) => c.textContent).join("\n"));
 
 fs.mkdirSync(path.dirname(path.resolve(out)), { recursive: true });
 const footer = `<div style="font-size: 8pt; width: 100%; text-align: center; color: #444;">
   Descent ${version} &middot; <span class="pageNumber"></span> / <span class="totalPages"></span></div>`;
-const print = (file) => page.pdf({
+// The draft only has to place the pages: no tags, no outline (both cost time).
+const print = (file, final = true) => page.pdf({
   path: file,
   format: "A4",
   margin: Object.fromEntries(Object.entries(margin).map(([k, v]) => [k, `${v}mm`])),
@@ -192,8 +197,8 @@ const print = (file) => page.pdf({
   displayHeaderFooter: true,
   headerTemplate: "<span></span>",
   footerTemplate: footer,
-  outline: true,
-  tagged: true,
+  outline: final,
+  tagged: final,
 });
 const run = (cmd, args) => execFileSync(cmd, args, { encoding: "utf8", maxBuffer: 1 << 28 });
 const norm = (s) => s.normalize("NFKC").replace(/\u00ad/g, "").replace(/[ \t]+/g, " ").trim();
@@ -214,7 +219,7 @@ const chapterStarts = (pageTexts) => {
 
 // First printing: find where each chapter starts, write it into the contents.
 const draft = `${out}.draft.pdf`;
-await print(draft);
+await print(draft, false);
 const draftStarts = chapterStarts(pagesOf(draft));
 fs.rmSync(draft);
 await page.evaluate((starts) => {
@@ -246,16 +251,29 @@ for (const t of chapters) {
   if (!found.has(t)) problems.push(`chapter "${t}" (SUMMARY.md) does not head a page after the previous chapter`);
   else if (found.get(t) !== draftStarts.get(t)) problems.push(`chapter "${t}" starts on page ${found.get(t)}, the contents say ${draftStarts.get(t)}`);
 }
-const all = pageTexts.flat().join("\n");
-for (const [what, re] of [["katex-error", /katex-error/], ["$$", /\$\$/], ["a TeX command", /\\(frac|sqrt|mathrm|mathbf|left|right|begin|end|sum|hat|tilde|theta|alpha|beta|eta|epsilon|nabla|top|cdot|le|ge)\b/]]) {
-  const m = all.match(re);
-  if (m) problems.push(`the text holds ${what}: ...${all.slice(Math.max(0, m.index - 40), m.index + 40).replace(/\n/g, " ")}...`);
+// Raw TeX or a failed formula in the text, outside code: a hit counts unless the
+// stretch of its line around it (a wrapped code line is cut at the margin) is
+// quoted from a code block or span.
+const code = codeText.normalize("NFKC").replace(/[ \t]+/g, " ");
+const leaks = [["katex-error", /katex-error/g], ["$$", /\$\$/g],
+  ["a TeX command", /\\(frac|sqrt|mathrm|mathbf|left|right|begin|end|sum|hat|tilde|theta|alpha|beta|eta|epsilon|nabla|top|cdot|le|ge)\b/g]];
+let quoted = 0;
+for (const [p, lines] of pageTexts.entries()) {
+  for (const line of lines) {
+    for (const [what, re] of leaks) {
+      for (const m of line.matchAll(re)) {
+        const around = line.slice(Math.max(0, m.index - 12), m.index + m[0].length + 12);
+        if (code.includes(line) || code.includes(around)) { quoted += 1; continue; }
+        problems.push(`page ${p + 1}: the text holds ${what} outside code: "${line.slice(0, 120)}"`);
+      }
+    }
+  }
 }
 
 const size = fs.statSync(out).size;
 console.log(`pdf: ${out}, ${pages} pages, ${(size / 1e6).toFixed(1)} MB, version ${version}; ` +
   `${chapters.length} chapters, ${figures} figures, ${fonts.length} fonts (all embedded: ${notEmbedded.length === 0}); ` +
-  `${stacked} wide tables printed row by row; ${shrunk.length} display formulas shrunk to fit the ${column} px column (smallest to ${Math.round(100 * Math.min(1, ...shrunk))} %); ` +
+  `${quoted} TeX-like strings inside code listings (allowed); ${stacked} wide tables printed row by row; ${shrunk.length} display formulas shrunk to fit the ${column} px column (smallest to ${Math.round(100 * Math.min(1, ...shrunk))} %); ` +
   `${problems.length} problems`);
 console.log(`  chapters start on pages ${starts.join(", ")}`);
 for (const p of problems) console.log(`  ${p}`);
