@@ -257,13 +257,23 @@ for (const t of chapters) {
 const code = codeText.normalize("NFKC").replace(/[ \t]+/g, " ");
 const leaks = [["katex-error", /katex-error/g], ["$$", /\$\$/g],
   ["a TeX command", /\\(frac|sqrt|mathrm|mathbf|left|right|begin|end|sum|hat|tilde|theta|alpha|beta|eta|epsilon|nabla|top|cdot|le|ge)\b/g]];
+// Is the hit at `at` on `line` quoted from code? Some stretch of the line that
+// holds the hit and reaches at least 2 characters beyond it is in the code text.
+const inCode = (line, at, len) => {
+  for (let left = 0; left <= 12; left++) {
+    for (let right = Math.max(0, 2 - left); right <= 12; right++) {
+      if (at - left < 0 || at + len + right > line.length) continue;
+      if (code.includes(line.slice(at - left, at + len + right))) return true;
+    }
+  }
+  return false;
+};
 let quoted = 0;
 for (const [p, lines] of pageTexts.entries()) {
   for (const line of lines) {
     for (const [what, re] of leaks) {
       for (const m of line.matchAll(re)) {
-        const around = line.slice(Math.max(0, m.index - 12), m.index + m[0].length + 12);
-        if (code.includes(line) || code.includes(around)) { quoted += 1; continue; }
+        if (code.includes(line) || inCode(line, m.index, m[0].length)) { quoted += 1; continue; }
         problems.push(`page ${p + 1}: the text holds ${what} outside code: "${line.slice(0, 120)}"`);
       }
     }
