@@ -4,6 +4,9 @@
 #   bash scripts/book.sh serve   install the pinned tools if missing, then serve the
 #                                book on http://localhost:3000
 #   bash scripts/book.sh build   install if missing, then build into target/book
+#   bash scripts/book.sh pdf     build, then print the book to target/descent.pdf with
+#                                headless Chromium and check the PDF (needs node,
+#                                chromium and poppler-utils; see .ci/run)
 #   bash scripts/book.sh tools   only install the pinned tools if missing
 #
 # Pinned: mdBook 0.5.4 and mdbook-katex 0.10.0 (which bundles KaTeX 0.16.4, the
@@ -24,9 +27,36 @@ tools() {
     fi
 }
 
+build() {
+    tools
+    mdbook build book -d "$PWD/target/book"
+}
+
+pdf() {
+    local tool
+    for tool in node chromium pdfinfo pdffonts pdftotext; do
+        command -v "$tool" >/dev/null 2>&1 || {
+            echo "book.sh pdf needs $tool (Debian: nodejs, chromium, poppler-utils)" >&2
+            exit 1
+        }
+    done
+    build
+    [ -d scripts/browser/node_modules/playwright-core ] ||
+        npm ci --prefix scripts/browser --no-audit --no-fund --silent
+    # Networking off where we may (root, or user namespaces): a new network
+    # namespace has only a loopback device. The script also refuses any request
+    # that leaves the book.
+    if unshare --net true 2>/dev/null && command -v ip >/dev/null 2>&1; then
+        unshare --net bash -c 'ip link set lo up && node scripts/browser/pdf.mjs target/book target/descent.pdf'
+    else
+        node scripts/browser/pdf.mjs target/book target/descent.pdf
+    fi
+}
+
 case "${1:-}" in
     tools) tools ;;
-    build) tools; mdbook build book -d "$PWD/target/book" ;;
+    build) build ;;
+    pdf) pdf ;;
     serve) tools; exec mdbook serve book -n 127.0.0.1 -p 3000 -d "$PWD/target/book-serve" ;;
-    *) echo "usage: bash scripts/book.sh serve|build|tools" >&2; exit 2 ;;
+    *) echo "usage: bash scripts/book.sh serve|build|pdf|tools" >&2; exit 2 ;;
 esac

@@ -104,8 +104,14 @@ fn book_builds_offline_and_clean() {
     let mut problems = Vec::new();
 
     // mdbook-katex logs a failed formula as a warning and keeps the raw TeX.
+    // mdBook warns about unbalanced HTML when Markdown syntax was read inside a
+    // rendered formula (scripts/mathml-escape.pl exists to prevent that).
     for line in log.lines() {
-        if line.contains("Rendering failed") || line.contains("ERROR") {
+        if line.contains("Rendering failed")
+            || line.contains("ERROR")
+            || line.contains("unclosed HTML tag")
+            || line.contains("unexpected HTML end tag")
+        {
             problems.push(format!("build log: {line}"));
         }
     }
@@ -144,6 +150,30 @@ fn book_builds_offline_and_clean() {
             problems.push(format!(
                 "{name}: a <del> element (a `~` turned into strikethrough)"
             ));
+        }
+        // Screen readers read the MathML beside each formula's HTML rendering
+        // (book.toml: output = "htmlAndMathml"). Markdown must not have touched
+        // it: no emphasis, strikethrough or line break inside a <math> element.
+        let formulas = html.matches("class=\"katex\"").count();
+        let mathml = html.matches("<math").count();
+        if formulas != mathml {
+            problems.push(format!(
+                "{name}: {formulas} formulas but {mathml} <math> elements (MathML for screen readers)"
+            ));
+        }
+        for math in html.split("<math").skip(1) {
+            let math = &math[..math.find("</math>").unwrap_or(math.len())];
+            if ["<em>", "<strong>", "<del>", "<br", "<a "]
+                .iter()
+                .any(|tag| math.contains(tag))
+            {
+                let at = math.find("<annotation").unwrap_or(0);
+                let source = &math[at..(at + 120).min(math.len())];
+                problems.push(format!(
+                    "{name}: Markdown syntax was read inside a formula's MathML: {source}"
+                ));
+                break;
+            }
         }
         // A proof's fold must render as Markdown (a missing blank line after its
         // `<summary>` line leaves the labels and the math as raw text).
@@ -251,6 +281,24 @@ fn book_builds_offline_and_clean() {
         problems.is_empty(),
         "book problems:\n{}",
         problems.join("\n")
+    );
+}
+
+/// The PDF edition prints the version from Cargo.toml on its title page
+/// (scripts/browser/pdf.mjs); CITATION.cff must name the same version, so that a
+/// citation and the document it cites agree.
+#[test]
+fn citation_names_the_crate_version() {
+    let cff = fs::read_to_string(root().join("CITATION.cff")).unwrap();
+    let version = cff
+        .lines()
+        .find_map(|l| l.strip_prefix("version:"))
+        .map(|v| v.trim().trim_matches('"'))
+        .expect("CITATION.cff has a version");
+    assert_eq!(
+        version,
+        env!("CARGO_PKG_VERSION"),
+        "CITATION.cff's version differs from Cargo.toml's"
     );
 }
 

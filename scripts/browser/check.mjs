@@ -1,12 +1,30 @@
-// Loads every page of the built book in headless Chromium and fails on any console
-// error, failed or outside request, `katex-error` element, or KaTeX font that did
-// not load. Run it with networking off (see .ci/run).
+// Loads every page of the built book in headless Chromium, twice: at desktop width
+// in the default theme, and at a phone's width (390 px) in the dark "navy" theme.
+// It fails on
+//   - any console error, failed or outside request, `katex-error` element, or KaTeX
+//     font that did not load;
+//   - a formula without MathML beside its HTML rendering (screen readers read the
+//     MathML; KaTeX marks its HTML rendering aria-hidden);
+//   - a page wider than the viewport, a content area that scrolls sideways, and any
+//     element or text that sticks out of the text column without sitting inside its
+//     own scrolling box (a display formula, a code block, a table);
+//   - a display formula cut off at its top or bottom by its scrolling box;
+//   - an image without alt text that describes it (at least eight words, not its
+//     file name);
+//   - in the dark theme, text or math whose contrast with the page is below 4.5:1
+//     (WCAG AA), or a figure with a transparent background (its dark lines would
+//     sit on the dark page).
+// Run it with networking off (see .ci/run).
 //
 //   node scripts/browser/check.mjs target/book [--screenshots DIR page.html ...]
+//
+// CHECK_PAGES=a.html,b.html limits the run to those pages (while working on them).
+//
+// Screenshots are taken in both passes, named <page>.<pass>.png.
 import { chromium } from "playwright-core";
-import http from "node:http";
 import fs from "node:fs";
 import path from "node:path";
+import { serve, htmlPages, launch, measure } from "./common.mjs";
 
 const args = process.argv.slice(2);
 const root = path.resolve(args[0] ?? "target/book");
@@ -14,78 +32,89 @@ const shotAt = args.indexOf("--screenshots");
 const shotDir = shotAt >= 0 ? path.resolve(args[shotAt + 1]) : null;
 const shotPages = shotAt >= 0 ? args.slice(shotAt + 2) : [];
 
-const types = {
-  ".html": "text/html", ".css": "text/css", ".js": "text/javascript", ".svg": "image/svg+xml",
-  ".png": "image/png", ".woff2": "font/woff2", ".woff": "font/woff", ".ttf": "font/ttf",
-  ".json": "application/json", ".txt": "text/plain",
-};
+const { server, base } = await serve(root);
+const browser = await launch(chromium);
 
-const server = http.createServer((req, res) => {
-  const url = new URL(req.url, "http://127.0.0.1");
-  let file = path.join(root, decodeURIComponent(url.pathname));
-  if (!file.startsWith(root)) { res.writeHead(403); res.end(); return; }
-  if (fs.existsSync(file) && fs.statSync(file).isDirectory()) file = path.join(file, "index.html");
-  fs.readFile(file, (err, data) => {
-    if (err) { res.writeHead(404); res.end(); return; }
-    res.writeHead(200, { "content-type": types[path.extname(file)] ?? "application/octet-stream" });
-    res.end(data);
-  });
-});
-await new Promise((ok) => server.listen(0, "127.0.0.1", ok));
-const base = `http://127.0.0.1:${server.address().port}`;
+const passes = [
+  { name: "desktop", theme: null, context: { viewport: { width: 1200, height: 900 } } },
+  {
+    name: "phone",
+    theme: "navy",
+    context: { viewport: { width: 390, height: 844 }, deviceScaleFactor: 1, isMobile: true, hasTouch: true },
+  },
+];
 
-function pages(dir) {
-  return fs.readdirSync(dir, { withFileTypes: true }).flatMap((e) => {
-    const p = path.join(dir, e.name);
-    return e.isDirectory() ? pages(p) : e.name.endsWith(".html") ? [path.relative(root, p)] : [];
-  });
-}
-
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium",
-  args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-         "--disable-background-networking", "--disable-component-update", "--disable-sync"],
-});
 const problems = [];
-let checked = 0;
-let withMath = 0;
-for (const name of pages(root).sort()) {
-  const page = await browser.newPage({ viewport: { width: 1200, height: 900 } });
-  const where = (what) => problems.push(`${name}: ${what}`);
-  page.on("console", (m) => { if (m.type() === "error") where(`console error: ${m.text()}`); });
-  page.on("pageerror", (e) => where(`page error: ${e.message}`));
-  page.on("requestfailed", (r) => where(`failed request: ${r.url()} (${r.failure()?.errorText})`));
-  page.on("response", (r) => { if (r.status() >= 400) where(`HTTP ${r.status()}: ${r.url()}`); });
-  await page.route("**/*", (route) =>
-    route.request().url().startsWith(base) ? route.continue() : (where(`outside request: ${route.request().url()}`), route.abort()));
-  await page.goto(`${base}/${name}`, { waitUntil: "load" });
-  const report = await page.evaluate(async () => {
-    await document.fonts.ready;
-    const katex = document.querySelectorAll(".katex").length;
-    let fontLoaded = null, family = null;
-    if (katex > 0) {
-      try { await document.fonts.load("16px KaTeX_Main"); } catch (e) { /* reported below */ }
-      fontLoaded = [...document.fonts].some(
-        (f) => f.family.replace(/["']/g, "") === "KaTeX_Main" && f.status === "loaded");
-      family = getComputedStyle(document.querySelector(".katex")).fontFamily;
+const stats = { pages: 0, withMath: 0, formulas: 0, displays: 0, scrolling: {}, widest: {} };
+
+for (const pass of passes) {
+  const context = await browser.newContext(pass.context);
+  if (pass.theme) {
+    await context.addInitScript((theme) => localStorage.setItem("mdbook-theme", theme), pass.theme);
+  }
+  // The print page would open the print dialog.
+  await context.addInitScript(() => { window.print = () => {}; });
+  stats.scrolling[pass.name] = 0;
+  stats.widest[pass.name] = 0;
+  const only = process.env.CHECK_PAGES?.split(",");
+  for (const name of htmlPages(root).filter((n) => !only || only.includes(n))) {
+    const page = await context.newPage();
+    const where = (what) => problems.push(`${name} [${pass.name}]: ${what}`);
+    page.on("console", (m) => { if (m.type() === "error") where(`console error: ${m.text()}`); });
+    page.on("pageerror", (e) => where(`page error: ${e.message}`));
+    page.on("requestfailed", (r) => where(`failed request: ${r.url()} (${r.failure()?.errorText})`));
+    page.on("response", (r) => { if (r.status() >= 400) where(`HTTP ${r.status()}: ${r.url()}`); });
+    await page.route("**/*", (route) =>
+      route.request().url().startsWith(base) ? route.continue() : (where(`outside request: ${route.request().url()}`), route.abort()));
+    const tLoad = Date.now();
+    await page.goto(`${base}/${name}`, { waitUntil: "load", timeout: 180_000 });
+    if (process.env.CHECK_TIMES) console.log(`${name} [${pass.name}]: loaded in ${Date.now() - tLoad} ms`);
+    if (pass.theme) {
+      // mdBook's toc.html (the sidebar's fallback) has no theme and no <main>.
+      const [theme, hasMain] = await page.evaluate(() => [document.documentElement.className, !!document.querySelector("main")]);
+      if (hasMain && !theme.split(/\s+/).includes(pass.theme)) where(`theme ${pass.theme} not applied (html class "${theme}")`);
     }
-    return { katex, errors: document.querySelectorAll(".katex-error").length, fontLoaded, family };
-  });
-  if (report.errors > 0) where(`${report.errors} katex-error element(s)`);
-  if (report.katex > 0) {
-    withMath += 1;
-    if (!report.fontLoaded) where("no KaTeX_Main face with status 'loaded' in document.fonts");
-    if (!/KaTeX/.test(report.family ?? "")) where(`.katex font-family is ${report.family}`);
+    const t0 = Date.now();
+    const r = await page.evaluate(measure, { contrast: pass.theme !== null, print: false });
+    if (process.env.CHECK_TIMES) console.log(`${name} [${pass.name}]: measured in ${Date.now() - t0} ms`);
+    for (const p of r.problems) where(p);
+    if (r.errors > 0) where(`${r.errors} katex-error element(s)`);
+    if (r.katex > 0) {
+      if (!r.fontLoaded) where("no KaTeX_Main face with status 'loaded' in document.fonts");
+      if (!/KaTeX/.test(r.family ?? "")) where(`.katex font-family is ${r.family}`);
+      if (r.noMathml > 0) where(`${r.noMathml} of ${r.katex} formulas have no MathML for screen readers`);
+      if (r.htmlNotHidden > 0) where(`${r.htmlNotHidden} formulas' HTML rendering is not aria-hidden`);
+    }
+    if (pass.name === "desktop") {
+      stats.pages += 1;
+      if (r.katex > 0) stats.withMath += 1;
+      if (name !== "print.html") { stats.formulas += r.katex; stats.displays += r.displays ?? 0; }
+    }
+    if (name !== "print.html") {
+      stats.scrolling[pass.name] += r.scrolling ?? 0;
+      if (pass.name === "phone") (stats.wide ??= []).push(...(r.wide ?? []).map((w) => ({ ...w, name })));
+    }
+    stats.widest[pass.name] = Math.max(stats.widest[pass.name], r.widest ?? 0);
+    stats.column ??= {};
+    stats.column[pass.name] = r.column;
+    if (shotDir && shotPages.includes(name)) {
+      fs.mkdirSync(shotDir, { recursive: true });
+      await page.screenshot({ path: path.join(shotDir, `${name.replace(/[\/]/g, "_")}.${pass.name}.png`), fullPage: false });
+    }
+    await page.close();
   }
-  if (shotDir && shotPages.includes(name)) {
-    fs.mkdirSync(shotDir, { recursive: true });
-    await page.screenshot({ path: path.join(shotDir, name.replace(/[\/]/g, "_") + ".png"), fullPage: false });
-  }
-  checked += 1;
-  await page.close();
+  await context.close();
 }
 await browser.close();
 server.close();
-console.log(`browser check: ${checked} pages, ${withMath} with math, ${problems.length} problems`);
+console.log(`browser check: ${stats.pages} pages (each at ${passes.map((p) => `${p.context.viewport.width} px${p.theme ? ` in ${p.theme}` : ""}`).join(" and ")}), ` +
+  `${stats.withMath} with math, ${stats.formulas} formulas (${stats.displays} display) outside the print page, ${problems.length} problems`);
+for (const p of passes) {
+  console.log(`  ${p.name}: text column ${stats.column?.[p.name]} px; ${stats.scrolling[p.name]} display formulas are wider than it; widest ${stats.widest[p.name]} px`);
+}
+// Not problems, but where a long derivation might read better broken into lines.
+const wide = (stats.wide ?? []).sort((a, b) => b.width - a.width).slice(0, 10);
+if (wide.length) console.log(`  widest display formulas at ${passes[1].context.viewport.width} px (they scroll; consider \\begin{aligned}):`);
+for (const w of wide) console.log(`    ${w.width} px  ${w.name}: ${w.what}`);
 for (const p of problems) console.log(`  ${p}`);
-process.exit(problems.length === 0 && checked > 0 ? 0 : 1);
+process.exit(problems.length === 0 && stats.pages > 0 ? 0 : 1);
