@@ -80,3 +80,25 @@ impl fmt::Display for StepError {
 }
 
 impl std::error::Error for StepError {}
+
+/// Why a saved optimizer could not be rebuilt (see [`crate::optim::checkpoint`]).
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum CheckpointError {
+    /// The saved configuration has a hyperparameter outside its range.
+    #[error(transparent)]
+    Config(#[from] HyperError),
+    /// The saved state is not one the configuration could have produced: a buffer
+    /// missing or extra for this configuration, of the wrong length, or with a
+    /// non-finite entry.
+    #[error("{optimizer} checkpoint: invalid state.{field} = {found}; expected {expected}")]
+    State {
+        /// The optimizer being rebuilt, e.g. `"adam"`.
+        optimizer: &'static str,
+        /// The offending field, e.g. `"max_exp_avg_sq"` or `"exp_avg[3]"`.
+        field: String,
+        /// What the saved state holds there.
+        found: String,
+        /// What the configuration needs there.
+        expected: String,
+    },
+}

@@ -29,7 +29,7 @@ pub mod replay;
 pub mod run;
 pub mod second_order;
 
-pub use error::{HyperError, StepError};
+pub use error::{CheckpointError, HyperError, StepError};
 
 /// The README's examples, compiled and run as doctests.
 #[cfg(doctest)]

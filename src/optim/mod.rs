@@ -30,6 +30,8 @@ use crate::error::{HyperError, StepError};
 pub mod adadelta;
 pub mod adagrad;
 pub mod adam;
+#[cfg(feature = "serde")]
+pub mod checkpoint;
 pub mod decay;
 pub mod hyper;
 pub mod moments;
