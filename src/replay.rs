@@ -196,12 +196,7 @@ impl Hyper<'_> {
 fn boxed<R: Rule + 'static>(config: R) -> Result<Box<dyn Optimizer>, String> {
     Optim::new(config)
         .map(|o| Box::new(o) as Box<dyn Optimizer>)
-        .map_err(|e| {
-            format!(
-                "hyper.{}: {} is outside its valid range {}",
-                e.param, e.value, e.range
-            )
-        })
+        .map_err(|e| format!("hyper.{}: {e}", e.param))
 }
 
 /// Builds the optimizer a request names, from its `hyper` object (PyTorch's

@@ -391,55 +391,31 @@ fn text(x: f64) -> String {
     serde_json::to_string(&x).unwrap_or_else(|_| "null".into())
 }
 
-/// Maps a library error about a hyperparameter to the flag that set it.
-fn hyper_message(e: &HyperError) -> String {
-    let flag = match e.param {
+/// The flag that set a parameter, when the library's name for it differs.
+fn flag_of(param: &str) -> &str {
+    match param {
         "step" => "lr",
         "damping.lambda0" => "damping",
+        "noise_std" => "noise",
         other => other,
-    };
-    format!(
-        "--{flag}: {} is outside its valid range {}",
-        e.value, e.range
-    )
-}
-
-/// Maps a problem constructor's error to the flag at fault.
-fn problem_message(e: &ProblemError) -> String {
-    match e {
-        ProblemError::Invalid {
-            param: "n",
-            value,
-            range,
-            ..
-        } => format!("--x0: has {value} entries; the problem needs {range}"),
-        ProblemError::Invalid {
-            param,
-            value,
-            range,
-            ..
-        } => format!("--{param}: {value} is outside its valid range {range}"),
-        ProblemError::LengthMismatch {
-            param,
-            expected,
-            found,
-            ..
-        } => format!("--{param}: has {found} entries, x0 has {expected}"),
-        other => format!("--problem: {other}"),
     }
 }
 
-/// Maps a data generator's error to the flag at fault (`n * d` is handled
-/// where both sizes are known).
-fn data_message(e: &DataError) -> String {
-    let flag = match e.param.as_str() {
-        "noise_std" => "noise",
-        other => other,
-    };
-    format!(
-        "--{flag}: {} is outside its valid range {}",
-        e.value, e.range
-    )
+/// A library's refusal of a parameter, prefixed with the flag that set it; the
+/// library's own message (who, parameter, value, valid range) follows unchanged.
+fn flag_message(e: &HyperError) -> String {
+    format!("--{}: {e}", flag_of(e.param))
+}
+
+/// A problem constructor's refusal, prefixed with the flag at fault (the
+/// dimension `n` of a problem is the length of `--x0`).
+fn problem_message(e: &ProblemError) -> String {
+    match e {
+        ProblemError::Invalid(h) if h.param == "n" => format!("--x0: {e}"),
+        ProblemError::Invalid(h) => flag_message(h),
+        ProblemError::LengthMismatch { param, .. } => format!("--{param}: {e}"),
+        other => format!("--problem: {other}"),
+    }
 }
 
 /// Refuses an `x0` of the wrong length for a problem of fixed dimension.
@@ -501,7 +477,7 @@ fn build_problem(name: &str, flags: &Flags) -> Result<(Problem, DVector<f64>), S
             // name, "n * d"; tell the two apart to name the right flags.
             let data_error = |e: DataError| {
                 if e.param != "n * d" {
-                    data_message(&e)
+                    flag_message(&e)
                 } else if n.checked_mul(d).is_some_and(|e| e <= MAX_ENTRIES) {
                     format!(
                         "--classes and --d: classes * d = {classes} * {d} is outside its valid \
@@ -548,7 +524,7 @@ fn build_problem(name: &str, flags: &Flags) -> Result<(Problem, DVector<f64>), S
                 flags.float("mean", DATA_MEAN)?,
                 flags.float("std", DATA_STD)?,
             )
-            .map_err(|e| data_message(&e))?;
+            .map_err(|e| flag_message(&e))?;
             if name == "gaussian" {
                 let x0 = default(&[0.0, 0.0]);
                 check_x0(&x0, 2, "gaussian (mu, log sigma)")?;
@@ -642,7 +618,7 @@ fn build_method(name: &str, flags: &Flags) -> Result<Method, String> {
             .map(Method::FirstOrder)
             .map_err(|m| replay_message(&m));
     }
-    let hm = |e: HyperError| hyper_message(&e);
+    let hm = |e: HyperError| flag_message(&e);
     match name {
         "newton" => {
             let damping = match flags.get("damping") {

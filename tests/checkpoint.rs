@@ -269,8 +269,16 @@ fn a_non_finite_entry_is_refused_naming_it() {
         let (config, state) = adam_after_steps(AdamConfig::default()).into_parts();
         let mut state = state.unwrap();
         state.exp_avg[4] = bad;
-        let (field, _) = state_error(Adam::from_parts(config, Some(state)).unwrap_err());
-        assert_eq!(field, "exp_avg[4]");
+        let e = Adam::from_parts(config, Some(state)).unwrap_err();
+        let text = e.to_string();
+        assert!(
+            matches!(e, CheckpointError::Entry(ref h) if h.param == "exp_avg"),
+            "{e:?}"
+        );
+        assert!(
+            text.contains("exp_avg[4]") && text.contains("finite"),
+            "{text}"
+        );
     }
     // Rprop's step sizes too.
     let mut rprop = Rprop::new(RpropConfig::default()).unwrap();
@@ -279,8 +287,8 @@ fn a_non_finite_entry_is_refused_naming_it() {
     let (config, state) = rprop.into_parts();
     let mut state = state.unwrap();
     state.step_size[0] = f64::NAN;
-    let (field, _) = state_error(Rprop::from_parts(config, Some(state)).unwrap_err());
-    assert_eq!(field, "step_size[0]");
+    let e = Rprop::from_parts(config, Some(state)).unwrap_err();
+    assert!(e.to_string().contains("step_size[0]"), "{e}");
 }
 
 #[test]

@@ -44,7 +44,7 @@ use serde_json::Value;
 
 use super::scalar::Scalar;
 use super::{Buffers, Optim, Rule};
-use crate::error::CheckpointError;
+use crate::error::{CheckpointError, HyperError};
 
 impl<S: Scalar, R: Rule<S>> Optim<R, S>
 where
@@ -69,8 +69,9 @@ where
     }
 }
 
-/// Checks a saved state against the state `config` creates for as many
-/// coordinates, then checks every entry is finite.
+/// Compares a saved state with the one `config` creates for as many
+/// coordinates (the same buffers, of the same lengths), then checks that every
+/// entry is finite.
 fn check_state<S: Scalar, R: Rule<S>>(config: &R, saved: &R::State) -> Result<(), CheckpointError>
 where
     R::State: Serialize,
@@ -117,8 +118,27 @@ where
                     format!("{} entries, as many as the state's other buffers", w.len()),
                 ));
             }
+            _ => {}
+        }
+    }
+    // Every entry finite, named by its buffer (the driver's own check). The
+    // buffers now have `n` entries each, so every read is in bounds.
+    for i in 0..n {
+        if let Some(buffer) = R::State::non_finite(&saved.get(i)) {
+            return Err(CheckpointError::Entry(HyperError {
+                optimizer: config.name(),
+                param: buffer,
+                value: format!("a non-finite number at {buffer}[{i}]"),
+                range: "finite",
+            }));
+        }
+    }
+    // Anything else the state keeps (a running scalar, say): serde_json writes
+    // a NaN or an infinity as null.
+    for (field, want) in &fresh_map {
+        let got = saved_map.get(field).unwrap_or(&Value::Null);
+        match (want, got) {
             (Value::Array(_), Value::Array(g)) => {
-                // serde_json writes a NaN or an infinity as null.
                 if let Some(i) = g.iter().position(|x| !x.is_number()) {
                     return Err(refuse(
                         &format!("{field}[{i}]"),

@@ -14,7 +14,7 @@
 //!
 //! When `A` is positive definite the unique minimizer is `x* = A^{-1} b`.
 
-use std::fmt;
+use crate::error::HyperError;
 
 use nalgebra::{DMatrix, DVector};
 use num_dual::DualNum;
@@ -22,20 +22,15 @@ use num_dual::DualNum;
 use super::Objective;
 
 /// A problem parameter outside its valid range, or matrices that do not fit.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum ProblemError {
-    /// A scalar parameter outside its range.
-    Invalid {
-        /// The problem being built, e.g. `"rosenbrock"`.
-        problem: &'static str,
-        /// The parameter, e.g. `"b"` or `"cond"`.
-        param: &'static str,
-        /// The rejected value, as text.
-        value: String,
-        /// The valid range, or the condition that failed.
-        range: &'static str,
-    },
+    /// A scalar parameter outside its range: the crate's one invalid-parameter
+    /// record, with the problem's name (e.g. `"rosenbrock"`) as its `optimizer`
+    /// field, the one that names who refused the value.
+    #[error(transparent)]
+    Invalid(HyperError),
     /// A matrix that should be square is not.
+    #[error("{problem}: a is {rows}x{cols}, it must be square")]
     NotSquare {
         /// The problem being built.
         problem: &'static str,
@@ -46,6 +41,7 @@ pub enum ProblemError {
     },
     /// A matrix that should be symmetric is not: `A[row][col] != A[col][row]`
     /// (compared exactly).
+    #[error("{problem}: a is not symmetric: a[{row}][{col}] != a[{col}][{row}]")]
     NotSymmetric {
         /// The problem being built.
         problem: &'static str,
@@ -55,6 +51,7 @@ pub enum ProblemError {
         col: usize,
     },
     /// A vector whose length does not match the problem's dimension.
+    #[error("{problem}: {param} has length {found}, expected {expected}")]
     LengthMismatch {
         /// The problem being built.
         problem: &'static str,
@@ -66,6 +63,7 @@ pub enum ProblemError {
         found: usize,
     },
     /// A NaN or infinite entry in a vector or matrix parameter.
+    #[error("{problem}: {param}[{index}] is not finite")]
     NonFinite {
         /// The problem being built.
         problem: &'static str,
@@ -75,47 +73,6 @@ pub enum ProblemError {
         index: usize,
     },
 }
-
-impl fmt::Display for ProblemError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            ProblemError::Invalid {
-                problem,
-                param,
-                value,
-                range,
-            } => write!(
-                f,
-                "{problem}: invalid {param} = {value}; valid range: {range}"
-            ),
-            ProblemError::NotSquare {
-                problem,
-                rows,
-                cols,
-            } => write!(f, "{problem}: a is {rows}x{cols}, it must be square"),
-            ProblemError::NotSymmetric { problem, row, col } => write!(
-                f,
-                "{problem}: a is not symmetric: a[{row}][{col}] != a[{col}][{row}]"
-            ),
-            ProblemError::LengthMismatch {
-                problem,
-                param,
-                expected,
-                found,
-            } => write!(
-                f,
-                "{problem}: {param} has length {found}, expected {expected}"
-            ),
-            ProblemError::NonFinite {
-                problem,
-                param,
-                index,
-            } => write!(f, "{problem}: {param}[{index}] is not finite"),
-        }
-    }
-}
-
-impl std::error::Error for ProblemError {}
 
 /// Refuses `value` for `param` of `problem` unless it is finite and `ok(value)`.
 pub(crate) fn check(
@@ -128,12 +85,12 @@ pub(crate) fn check(
     if value.is_finite() && ok(value) {
         Ok(())
     } else {
-        Err(ProblemError::Invalid {
-            problem,
+        Err(ProblemError::Invalid(HyperError {
+            optimizer: problem,
             param,
             value: format!("{value:?}"),
             range,
-        })
+        }))
     }
 }
 
@@ -220,12 +177,12 @@ impl Quadratic {
             });
         }
         if rows == 0 {
-            return Err(ProblemError::Invalid {
-                problem: Self::NAME,
+            return Err(ProblemError::Invalid(HyperError {
+                optimizer: Self::NAME,
                 param: "a",
                 value: "a 0x0 matrix".into(),
                 range: "dimension >= 1",
-            });
+            }));
         }
         if b.len() != rows {
             return Err(ProblemError::LengthMismatch {
@@ -265,21 +222,21 @@ impl Quadratic {
     /// Refuses `n = 0`, `cond` below 1 or not finite, and `cond != 1` when `n = 1`.
     pub fn ill_conditioned(n: usize, cond: f64, seed: u64) -> Result<Self, ProblemError> {
         if n == 0 {
-            return Err(ProblemError::Invalid {
-                problem: Self::NAME,
+            return Err(ProblemError::Invalid(HyperError {
+                optimizer: Self::NAME,
                 param: "n",
                 value: "0".into(),
                 range: "n >= 1",
-            });
+            }));
         }
         check(Self::NAME, "cond", cond, "[1, inf) (finite)", |c| c >= 1.0)?;
         if n == 1 && cond != 1.0 {
-            return Err(ProblemError::Invalid {
-                problem: Self::NAME,
+            return Err(ProblemError::Invalid(HyperError {
+                optimizer: Self::NAME,
                 param: "cond",
                 value: format!("{cond:?}"),
                 range: "cond = 1 when n = 1",
-            });
+            }));
         }
         let lambda = DVector::from_fn(n, |i, _| {
             if n == 1 {
