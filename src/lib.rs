@@ -22,6 +22,7 @@
 
 pub mod error;
 pub mod figures;
+pub mod json;
 pub mod ledger;
 pub mod optim;
 pub mod problems;

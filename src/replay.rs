@@ -71,8 +71,7 @@ pub fn keys(optimizer: &str) -> Option<&'static [&'static str]> {
 /// Runs a request given as JSON text and returns the response as JSON text, or a
 /// one-line message naming the field or the step at fault.
 pub fn replay(request: &str) -> Result<String, String> {
-    let request: Value =
-        serde_json::from_str(request).map_err(|e| format!("malformed JSON: {e}"))?;
+    let request = crate::json::parse_unique(request)?;
     let Value::Object(request) = request else {
         return Err("the request must be a JSON object".into());
     };
