@@ -23,6 +23,7 @@
 pub mod clip;
 pub mod error;
 pub mod figures;
+pub mod json;
 pub mod ledger;
 pub mod optim;
 pub mod pep;
@@ -32,7 +33,7 @@ pub mod run;
 pub mod schedule;
 pub mod second_order;
 
-pub use error::{HyperError, StepError};
+pub use error::{CheckpointError, HyperError, StepError};
 
 /// The README's examples, compiled and run as doctests.
 #[cfg(doctest)]

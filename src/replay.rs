@@ -108,8 +108,7 @@ pub fn keys(optimizer: &str) -> Option<&'static [&'static str]> {
 /// Runs a request given as JSON text and returns the response as JSON text, or a
 /// one-line message naming the field or the step at fault.
 pub fn replay(request: &str) -> Result<String, String> {
-    let request: Value =
-        serde_json::from_str(request).map_err(|e| format!("malformed JSON: {e}"))?;
+    let request = crate::json::parse_unique(request)?;
     let Value::Object(request) = request else {
         return Err("the request must be a JSON object".into());
     };
@@ -581,12 +580,7 @@ impl Hyper<'_> {
 fn boxed<R: Rule + 'static>(config: R) -> Result<Box<dyn Optimizer>, String> {
     Optim::new(config)
         .map(|o| Box::new(o) as Box<dyn Optimizer>)
-        .map_err(|e| {
-            format!(
-                "hyper.{}: {} is outside its valid range {}",
-                e.param, e.value, e.range
-            )
-        })
+        .map_err(|e| format!("hyper.{}: {e}", e.param))
 }
 
 /// Builds the optimizer a request names, from its `hyper` object (PyTorch's

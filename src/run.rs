@@ -49,7 +49,8 @@ usage:
               [--format json|csv] [problem flags] [hyperparameter flags]
   descent run --help
 
-  --steps N      steps to take (default 100); step 0 is the start
+  --steps N      steps to take (default 100); step 0 is the start. At most
+                 2^22 numbers are printed: (N + 1) (dim + 2) <= 2^22
   --format F     json (default): {\"steps\": [{\"step\": k, \"loss\": .., \"grad_norm\": ..,
                  \"params\": [..]}, ..]};  csv: header step,loss,grad_norm,x0,x1,..
   --x0 LIST      the start, comma-separated (write --x0=-1.5,2 for negative numbers)
@@ -110,6 +111,10 @@ optimizers and their flags:
                    --tolerance_change (default 1e-9)  --history_size (default 100)
                    --line_search_fn strong_wolfe|none (default none)
 
+Limits: a problem's dimension is at most 4096 (its exact derivatives, in
+forward mode, need dim^2 entries: a budget of 2^24, 128 MiB); a larger --d,
+--classes * --d or --x0 is refused before anything is allocated.
+
 Errors: exit status 1, nothing on stdout, one line on stderr naming the flag.";
 
 /// The optimizers `run` knows: the first-order ones of `replay`, then the
@@ -141,6 +146,51 @@ pub const MODEL_PROBLEMS: [&str; 5] = [
     "gaussian",
     "gaussian_std",
 ];
+
+/// The most entries the exact derivatives of one evaluation may need. `run`
+/// differentiates in forward mode: the gradient carries one derivative vector of
+/// `dim` entries per parameter, `dim^2` entries in all, and the Hessian and the
+/// Fisher matrix are `dim x dim` too. A problem with `dim^2` above this budget
+/// (2^24 entries of 8 bytes, 128 MiB: `dim <= 4096`) is refused before anything
+/// is allocated, with a message naming the flags that set `dim`.
+pub const MAX_DERIVATIVE_ENTRIES: u128 = 1 << 24;
+
+/// The most numbers `run` may print: a run of `steps` steps on a problem of
+/// dimension `dim` prints `(steps + 1) (dim + 2)` numbers (each step's loss,
+/// gradient norm and parameters, step 0 included), all of them kept until the
+/// end. A larger `--steps` is refused before the first step.
+pub const MAX_OUTPUT_NUMBERS: u128 = 1 << 22;
+
+/// Refuses a problem of dimension `dim`, set by `flags`, whose exact derivatives
+/// would need more than [`MAX_DERIVATIVE_ENTRIES`].
+fn check_dim(dim: u128, flags: &str) -> Result<(), String> {
+    let entries = dim.saturating_mul(dim);
+    if entries <= MAX_DERIVATIVE_ENTRIES {
+        Ok(())
+    } else {
+        Err(format!(
+            "{flags}: the problem would have dim = {dim} parameters, and its exact \
+             derivatives need dim^2 = {entries} entries, more than run's budget of \
+             2^24 entries (128 MiB); dim must be <= 4096"
+        ))
+    }
+}
+
+/// Refuses a `--steps` that would print more than [`MAX_OUTPUT_NUMBERS`].
+fn check_steps(steps: u64, dim: usize) -> Result<(), String> {
+    let per_step = dim as u128 + 2;
+    let numbers = (u128::from(steps) + 1).saturating_mul(per_step);
+    if numbers <= MAX_OUTPUT_NUMBERS {
+        Ok(())
+    } else {
+        Err(format!(
+            "--steps: {steps} steps of a problem with dim = {dim} would print \
+             (steps + 1) (dim + 2) = {numbers} numbers, more than run's budget of 2^22; \
+             take --steps <= {}",
+            (MAX_OUTPUT_NUMBERS / per_step).saturating_sub(1)
+        ))
+    }
+}
 
 /// Problems of the crate that `run` recognizes but refuses, with the reason.
 const REFUSED_PROBLEMS: [(&str, &str); 2] = [
@@ -391,55 +441,31 @@ fn text(x: f64) -> String {
     serde_json::to_string(&x).unwrap_or_else(|_| "null".into())
 }
 
-/// Maps a library error about a hyperparameter to the flag that set it.
-fn hyper_message(e: &HyperError) -> String {
-    let flag = match e.param {
+/// The flag that set a parameter, when the library's name for it differs.
+fn flag_of(param: &str) -> &str {
+    match param {
         "step" => "lr",
         "damping.lambda0" => "damping",
+        "noise_std" => "noise",
         other => other,
-    };
-    format!(
-        "--{flag}: {} is outside its valid range {}",
-        e.value, e.range
-    )
-}
-
-/// Maps a problem constructor's error to the flag at fault.
-fn problem_message(e: &ProblemError) -> String {
-    match e {
-        ProblemError::Invalid {
-            param: "n",
-            value,
-            range,
-            ..
-        } => format!("--x0: has {value} entries; the problem needs {range}"),
-        ProblemError::Invalid {
-            param,
-            value,
-            range,
-            ..
-        } => format!("--{param}: {value} is outside its valid range {range}"),
-        ProblemError::LengthMismatch {
-            param,
-            expected,
-            found,
-            ..
-        } => format!("--{param}: has {found} entries, x0 has {expected}"),
-        other => format!("--problem: {other}"),
     }
 }
 
-/// Maps a data generator's error to the flag at fault (`n * d` is handled
-/// where both sizes are known).
-fn data_message(e: &DataError) -> String {
-    let flag = match e.param.as_str() {
-        "noise_std" => "noise",
-        other => other,
-    };
-    format!(
-        "--{flag}: {} is outside its valid range {}",
-        e.value, e.range
-    )
+/// A library's refusal of a parameter, prefixed with the flag that set it; the
+/// library's own message (who, parameter, value, valid range) follows unchanged.
+fn flag_message(e: &HyperError) -> String {
+    format!("--{}: {e}", flag_of(e.param))
+}
+
+/// A problem constructor's refusal, prefixed with the flag at fault (the
+/// dimension `n` of a problem is the length of `--x0`).
+fn problem_message(e: &ProblemError) -> String {
+    match e {
+        ProblemError::Invalid(h) if h.param == "n" => format!("--x0: {e}"),
+        ProblemError::Invalid(h) => flag_message(h),
+        ProblemError::LengthMismatch { param, .. } => format!("--{param}: {e}"),
+        other => format!("--problem: {other}"),
+    }
 }
 
 /// Refuses an `x0` of the wrong length for a problem of fixed dimension.
@@ -474,12 +500,14 @@ fn build_problem(name: &str, flags: &Flags) -> Result<(Problem, DVector<f64>), S
         }
         "rosenbrock" => {
             let x0 = default(&[-1.5, 2.0]);
+            check_dim(x0.len() as u128, "--x0")?;
             let r = Rosenbrock::new(flags.float("a", 1.0)?, flags.float("b", 100.0)?, x0.len())
                 .map_err(|e| problem_message(&e))?;
             (Problem::Rosenbrock(r), x0)
         }
         "logcosh" => {
             let x0 = default(&[3.0, -2.0]);
+            check_dim(x0.len() as u128, "--x0")?;
             let c = flags.list("c")?.unwrap_or_else(|| vec![1.0; x0.len()]);
             if c.len() != x0.len() {
                 return Err(format!("--c: has {} entries, x0 has {}", c.len(), x0.len()));
@@ -497,11 +525,16 @@ fn build_problem(name: &str, flags: &Flags) -> Result<(Problem, DVector<f64>), S
             } else {
                 DATA_CLASSES
             };
+            if name == "softmax" {
+                check_dim(classes as u128 * d as u128, "--classes and --d")?;
+            } else {
+                check_dim(d as u128, "--d")?;
+            }
             // The generators check n * d and (softmax) classes * d under one
             // name, "n * d"; tell the two apart to name the right flags.
             let data_error = |e: DataError| {
                 if e.param != "n * d" {
-                    data_message(&e)
+                    flag_message(&e)
                 } else if n.checked_mul(d).is_some_and(|e| e <= MAX_ENTRIES) {
                     format!(
                         "--classes and --d: classes * d = {classes} * {d} is outside its valid \
@@ -548,7 +581,7 @@ fn build_problem(name: &str, flags: &Flags) -> Result<(Problem, DVector<f64>), S
                 flags.float("mean", DATA_MEAN)?,
                 flags.float("std", DATA_STD)?,
             )
-            .map_err(|e| data_message(&e))?;
+            .map_err(|e| flag_message(&e))?;
             if name == "gaussian" {
                 let x0 = default(&[0.0, 0.0]);
                 check_x0(&x0, 2, "gaussian (mu, log sigma)")?;
@@ -645,7 +678,7 @@ fn build_method(name: &str, flags: &Flags) -> Result<Method, String> {
             .map(Method::FirstOrder)
             .map_err(|m| replay_message(&m));
     }
-    let hm = |e: HyperError| hyper_message(&e);
+    let hm = |e: HyperError| flag_message(&e);
     match name {
         "newton" => {
             let damping = match flags.get("damping") {
@@ -862,6 +895,7 @@ pub fn run(args: &[String]) -> Result<String, String> {
             ));
         }
     }
+    check_steps(steps, problem.dim())?;
     let mut method = build_method(optimizer, &flags)?;
 
     let mut records = Vec::new();
@@ -918,6 +952,20 @@ fn render_csv(records: &[Record], dim: usize) -> String {
 mod tests {
     use super::*;
     use nalgebra::DMatrix;
+
+    #[test]
+    fn the_budgets_hold_at_their_boundaries() {
+        // dim = 4096 is the largest with dim^2 <= 2^24.
+        assert!(check_dim(4096, "--d").is_ok());
+        let e = check_dim(4097, "--d").unwrap_err();
+        assert!(e.starts_with("--d: ") && e.contains("2^24"), "{e}");
+        assert!(check_dim(u128::from(u64::MAX), "--x0").is_err());
+        // dim = 2: (steps + 1) * 4 <= 2^22 allows steps = 2^20 - 1.
+        assert!(check_steps((1 << 20) - 1, 2).is_ok());
+        let e = check_steps(1 << 20, 2).unwrap_err();
+        assert!(e.contains(&format!("--steps <= {}", (1 << 20) - 1)), "{e}");
+        assert!(check_steps(u64::MAX, usize::MAX).is_err());
+    }
 
     #[test]
     fn problem_enum_forwards_derivatives() {

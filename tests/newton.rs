@@ -7,6 +7,7 @@
 //! Algorithms, Theorem 10.4, with a small constant `c`); its forward error is
 //! then at most about `c n eps cond(H) |p|`.
 
+use descent::StepError;
 use descent::problems::Objective;
 use descent::problems::logcosh::{HESSIAN_LIPSCHITZ, LogCosh};
 use descent::problems::quadratic::{Quadratic, SplitMix64};
@@ -306,11 +307,11 @@ fn refused_step_leaves_x_unchanged() {
     let mut short = DVector::from_vec(vec![1.0]);
     assert!(matches!(
         pure().step(&f, &mut short),
-        Err(NewtonError::LengthMismatch {
+        Err(NewtonError::Step(StepError::LengthMismatch {
             what: "x",
             expected: 2,
             found: 1
-        })
+        }))
     ));
     assert_eq!(short, DVector::from_vec(vec![1.0]));
     let mut bad = DVector::from_vec(vec![f64::NAN, 1.0]);
@@ -323,10 +324,10 @@ fn refused_step_leaves_x_unchanged() {
     ));
     assert!(matches!(
         pure().direction(&DVector::zeros(2), &DMatrix::zeros(3, 2)),
-        Err(NewtonError::LengthMismatch {
+        Err(NewtonError::Step(StepError::LengthMismatch {
             what: "hessian",
             ..
-        })
+        }))
     ));
 }
 

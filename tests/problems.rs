@@ -11,6 +11,7 @@
 //! Accuracy and Stability of Numerical Algorithms, ch. 3). The two evaluations
 //! therefore differ by at most `2 k eps M`; each test states its `k` and `M`.
 
+use descent::HyperError;
 use descent::problems::Objective;
 use descent::problems::logcosh::{HESSIAN_LIPSCHITZ, LogCosh, log_cosh};
 use descent::problems::minibatch_sign::{BATCHES, MinibatchSign};
@@ -173,7 +174,7 @@ fn quadratic_refuses_bad_input() {
     ));
     assert!(matches!(
         Quadratic::new(DMatrix::zeros(0, 0), DVector::zeros(0)),
-        Err(ProblemError::Invalid { param: "a", .. })
+        Err(ProblemError::Invalid(HyperError { param: "a", .. }))
     ));
     for (n, cond, param) in [
         (0, 1.0, "n"),
@@ -182,7 +183,7 @@ fn quadratic_refuses_bad_input() {
         (1, 2.0, "cond"),
     ] {
         match Quadratic::ill_conditioned(n, cond, 0) {
-            Err(ProblemError::Invalid { param: p, .. }) => assert_eq!(p, param),
+            Err(ProblemError::Invalid(HyperError { param: p, .. })) => assert_eq!(p, param),
             other => panic!("expected an error naming {param}, got {other:?}"),
         }
     }
@@ -293,7 +294,7 @@ fn rosenbrock_refuses_bad_input() {
         (f64::NAN, 1.0, 2, "a"),
     ] {
         match Rosenbrock::new(a, b, n) {
-            Err(ProblemError::Invalid { param: p, .. }) => assert_eq!(p, param),
+            Err(ProblemError::Invalid(HyperError { param: p, .. })) => assert_eq!(p, param),
             other => panic!("expected an error naming {param}, got {other:?}"),
         }
     }
@@ -387,11 +388,11 @@ fn hessian_lipschitz_constant() {
 fn logcosh_refuses_bad_input() {
     assert!(matches!(
         LogCosh::new(-1.0, DVector::zeros(2)),
-        Err(ProblemError::Invalid { param: "m", .. })
+        Err(ProblemError::Invalid(HyperError { param: "m", .. }))
     ));
     assert!(matches!(
         LogCosh::new(1.0, DVector::zeros(0)),
-        Err(ProblemError::Invalid { param: "c", .. })
+        Err(ProblemError::Invalid(HyperError { param: "c", .. }))
     ));
     assert!(matches!(
         LogCosh::new(1.0, DVector::from_vec(vec![f64::INFINITY])),
@@ -468,7 +469,7 @@ fn reddi_refuses_bad_input() {
         (3.0, 1.0, 1, "period"),
     ] {
         match ReddiOnline::new(big, small, period) {
-            Err(ProblemError::Invalid { param: p, .. }) => assert_eq!(p, param),
+            Err(ProblemError::Invalid(HyperError { param: p, .. })) => assert_eq!(p, param),
             other => panic!("expected an error naming {param}, got {other:?}"),
         }
     }
@@ -517,7 +518,7 @@ fn minibatch_sign_refuses_bad_input() {
     let ones = || DVector::from_element(2, 1.0);
     assert!(matches!(
         MinibatchSign::new(-0.1, ones(), vec![9, 9]),
-        Err(ProblemError::Invalid { param: "small", .. })
+        Err(ProblemError::Invalid(HyperError { param: "small", .. }))
     ));
     assert!(matches!(
         MinibatchSign::new(0.1, ones(), vec![9]),
@@ -528,17 +529,17 @@ fn minibatch_sign_refuses_bad_input() {
     ));
     assert!(matches!(
         MinibatchSign::new(0.1, ones(), vec![9, 10]),
-        Err(ProblemError::Invalid {
+        Err(ProblemError::Invalid(HyperError {
             param: "phases",
             ..
-        })
+        }))
     ));
     assert!(matches!(
         MinibatchSign::hinton(0),
-        Err(ProblemError::Invalid {
+        Err(ProblemError::Invalid(HyperError {
             param: "scales",
             ..
-        })
+        }))
     ));
 }
 
@@ -613,7 +614,7 @@ fn saddle_refuses_bad_input() {
         (1.0, f64::INFINITY, "s"),
     ] {
         match Saddle::new(a, s) {
-            Err(ProblemError::Invalid { param: p, .. }) => assert_eq!(p, param),
+            Err(ProblemError::Invalid(HyperError { param: p, .. })) => assert_eq!(p, param),
             other => panic!("{a}, {s}: {other:?}"),
         }
     }
@@ -671,7 +672,7 @@ fn noisy_problems_refuse_bad_input() {
         (1.0, 1.0, 0, "dim"),
     ] {
         match NoisyQuadratic::new(mu, sigma, dim) {
-            Err(ProblemError::Invalid { param: p, .. }) => assert_eq!(p, param),
+            Err(ProblemError::Invalid(HyperError { param: p, .. })) => assert_eq!(p, param),
             other => panic!("{mu}, {sigma}, {dim}: {other:?}"),
         }
     }

@@ -715,3 +715,21 @@ fn names_match_replay_spelling() {
         assert!(descent::replay::keys(name).is_some(), "{name}");
     }
 }
+
+/// serde_json alone keeps the last of two equal keys; a request is refused
+/// instead, naming the repeated key by its path.
+#[test]
+fn duplicate_keys_are_refused_naming_the_key() {
+    replay_err(
+        r#"{"optimizer": "sgd", "hyper": {"lr": 0.1, "lr": 10}, "params": [1.0], "grads": [[1.0]]}"#,
+        &["hyper.lr", "twice"],
+    );
+    replay_err(
+        r#"{"optimizer": "sgd", "optimizer": "adam", "params": [1.0], "grads": [[1.0]]}"#,
+        &["optimizer", "twice"],
+    );
+    replay_err(
+        r#"{"optimizer": "sgd", "params": [1.0], "grads": [[1.0]], "params": [2.0]}"#,
+        &["params", "twice"],
+    );
+}

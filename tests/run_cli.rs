@@ -870,3 +870,51 @@ fn lbfgs_run_is_the_library_lbfgs() {
     ]);
     assert!(err.contains("history_size"), "{err}");
 }
+
+/// The inputs that used to abort the process (a failed allocation, or every
+/// record of 2^64 steps kept in memory) are refused with a message naming the
+/// flags and the budget, before anything large is allocated.
+#[test]
+fn oversized_runs_are_refused_naming_the_flags_and_budget() {
+    let err = run_err(&[
+        "--optimizer",
+        "sgd",
+        "--problem",
+        "logistic",
+        "--n",
+        "1",
+        "--d",
+        "100000",
+        "--steps",
+        "1",
+    ]);
+    assert!(err.contains("--d:") && err.contains("2^24"), "{err}");
+    let err = run_err(&[
+        "--optimizer",
+        "natural",
+        "--problem",
+        "softmax",
+        "--d",
+        "4096",
+        "--classes",
+        "4096",
+    ]);
+    assert!(
+        err.contains("--classes and --d:") && err.contains("2^24"),
+        "{err}"
+    );
+    let long_x0 = format!("--x0={}", vec!["1"; 5000].join(","));
+    for problem in ["rosenbrock", "logcosh"] {
+        let err = run_err(&["--optimizer", "newton", "--problem", problem, &long_x0]);
+        assert!(err.contains("--x0:") && err.contains("2^24"), "{err}");
+    }
+    let err = run_err(&[
+        "--optimizer",
+        "adam",
+        "--problem",
+        "quadratic",
+        "--steps",
+        "18446744073709551615",
+    ]);
+    assert!(err.contains("--steps:") && err.contains("2^22"), "{err}");
+}

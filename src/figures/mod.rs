@@ -37,21 +37,14 @@ pub struct Figure {
 }
 
 /// Why a figure could not be drawn.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, thiserror::Error)]
+#[error("figure {figure}: {message}")]
 pub struct FigureError {
     /// The figure.
     pub figure: &'static str,
     /// What went wrong.
     pub message: String,
 }
-
-impl fmt::Display for FigureError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "figure {}: {}", self.figure, self.message)
-    }
-}
-
-impl std::error::Error for FigureError {}
 
 /// The font every figure uses: KaTeX's, shipped with the book.
 const FONT: &[u8] = include_bytes!("../../book/src/katex/fonts/KaTeX_Main-Regular.ttf");

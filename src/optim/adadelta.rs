@@ -25,6 +25,8 @@ use crate::error::HyperError;
 
 /// Hyperparameters of AdaDelta, with PyTorch's names and defaults.
 #[derive(Clone, Copy, Debug, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "serde", serde(deny_unknown_fields))]
 pub struct AdadeltaConfig {
     /// Scales the update, `lr >= 0` (default 1.0).
     pub lr: f64,
@@ -55,12 +57,25 @@ pub type Adadelta = Optim<AdadeltaConfig>;
 
 /// The state of AdaDelta, with PyTorch's buffer names.
 #[derive(Clone, Debug, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(
+    feature = "serde",
+    serde(
+        deny_unknown_fields,
+        bound(
+            serialize = "S: serde::Serialize",
+            deserialize = "S: serde::Deserialize<'de>"
+        )
+    )
+)]
 pub struct AdadeltaState<S: Scalar = f64> {
     /// Steps taken.
     pub step: u64,
     /// The moving average `v` of squared gradients.
+    #[cfg_attr(feature = "serde", serde(with = "super::checkpoint::vector"))]
     pub square_avg: DVector<S>,
     /// The moving average `u` of squared updates.
+    #[cfg_attr(feature = "serde", serde(with = "super::checkpoint::vector"))]
     pub acc_delta: DVector<S>,
 }
 

@@ -21,6 +21,8 @@ use crate::error::HyperError;
 
 /// Hyperparameters of AdaGrad, with PyTorch's names and defaults.
 #[derive(Clone, Copy, Debug, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "serde", serde(deny_unknown_fields))]
 pub struct AdagradConfig {
     /// Learning rate, `lr >= 0` (default `1e-2`).
     pub lr: f64,
@@ -54,10 +56,22 @@ pub type Adagrad = Optim<AdagradConfig>;
 
 /// The state of AdaGrad.
 #[derive(Clone, Debug, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(
+    feature = "serde",
+    serde(
+        deny_unknown_fields,
+        bound(
+            serialize = "S: serde::Serialize",
+            deserialize = "S: serde::Deserialize<'de>"
+        )
+    )
+)]
 pub struct AdagradState<S: Scalar = f64> {
     /// Steps taken.
     pub step: u64,
     /// The accumulator `s`: the sum of squared gradients (PyTorch's `sum`).
+    #[cfg_attr(feature = "serde", serde(with = "super::checkpoint::vector"))]
     pub sum: DVector<S>,
 }
 

@@ -31,6 +31,7 @@ use crate::error::HyperError;
 
 /// Which running maximum of the second moment, if any, AMSGrad keeps.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub enum Amsgrad {
     /// Plain Adam: no maximum.
     #[default]
@@ -47,6 +48,8 @@ pub enum Amsgrad {
 
 /// Hyperparameters of Adam, with PyTorch's names and defaults.
 #[derive(Clone, Copy, Debug, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "serde", serde(deny_unknown_fields))]
 pub struct AdamConfig {
     /// Learning rate, `lr >= 0` (default `1e-3`).
     pub lr: f64,
@@ -93,14 +96,31 @@ pub type Adam = Optim<AdamConfig>;
 
 /// The state of Adam, with PyTorch's buffer names.
 #[derive(Clone, Debug, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(
+    feature = "serde",
+    serde(
+        deny_unknown_fields,
+        bound(
+            serialize = "S: serde::Serialize",
+            deserialize = "S: serde::Deserialize<'de>"
+        )
+    )
+)]
 pub struct AdamState<S: Scalar = f64> {
     /// Steps taken, `t`.
     pub step: u64,
     /// The first-moment average `m`.
+    #[cfg_attr(feature = "serde", serde(with = "super::checkpoint::vector"))]
     pub exp_avg: DVector<S>,
     /// The second-moment average `v`.
+    #[cfg_attr(feature = "serde", serde(with = "super::checkpoint::vector"))]
     pub exp_avg_sq: DVector<S>,
     /// The running maximum `vmax`, present when AMSGrad is on.
+    #[cfg_attr(
+        feature = "serde",
+        serde(default, with = "super::checkpoint::opt_vector")
+    )]
     pub max_exp_avg_sq: Option<DVector<S>>,
 }
 

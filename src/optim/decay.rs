@@ -6,6 +6,7 @@ use super::scalar::Scalar;
 // ANCHOR: decay
 /// How an optimizer applies weight decay with coefficient `lambda`.
 #[derive(Clone, Copy, Debug, PartialEq, Default)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub enum WeightDecay {
     /// No decay.
     #[default]

@@ -55,6 +55,8 @@ pub mod adagrad;
 pub mod adam;
 pub mod adamax;
 pub mod asgd;
+#[cfg(feature = "serde")]
+pub mod checkpoint;
 pub mod decay;
 mod dispatch;
 pub mod hyper;

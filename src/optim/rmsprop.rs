@@ -33,6 +33,8 @@ use crate::error::HyperError;
 
 /// Hyperparameters of RMSprop, with PyTorch's names and defaults.
 #[derive(Clone, Copy, Debug, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "serde", serde(deny_unknown_fields))]
 pub struct RmsPropConfig {
     /// Learning rate, `lr >= 0` (default `1e-2`).
     pub lr: f64,
@@ -73,14 +75,34 @@ pub type RmsProp = Optim<RmsPropConfig>;
 
 /// The state of RMSprop, with PyTorch's buffer names.
 #[derive(Clone, Debug, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(
+    feature = "serde",
+    serde(
+        deny_unknown_fields,
+        bound(
+            serialize = "S: serde::Serialize",
+            deserialize = "S: serde::Deserialize<'de>"
+        )
+    )
+)]
 pub struct RmsPropState<S: Scalar = f64> {
     /// Steps taken.
     pub step: u64,
     /// The moving average `v` of squared gradients.
+    #[cfg_attr(feature = "serde", serde(with = "super::checkpoint::vector"))]
     pub square_avg: DVector<S>,
     /// The momentum buffer `b`, present when `momentum > 0`.
+    #[cfg_attr(
+        feature = "serde",
+        serde(default, with = "super::checkpoint::opt_vector")
+    )]
     pub momentum_buffer: Option<DVector<S>>,
     /// The moving average `gbar` of gradients, present when centered.
+    #[cfg_attr(
+        feature = "serde",
+        serde(default, with = "super::checkpoint::opt_vector")
+    )]
     pub grad_avg: Option<DVector<S>>,
 }
 

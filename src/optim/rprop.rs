@@ -21,6 +21,8 @@ use crate::error::HyperError;
 
 /// Hyperparameters of Rprop, with PyTorch's names and defaults.
 #[derive(Clone, Copy, Debug, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "serde", serde(deny_unknown_fields))]
 pub struct RpropConfig {
     /// The initial step size, `lr >= 0` (default `1e-2`).
     pub lr: f64,
@@ -48,12 +50,25 @@ pub type Rprop = Optim<RpropConfig>;
 
 /// The state of Rprop.
 #[derive(Clone, Debug, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(
+    feature = "serde",
+    serde(
+        deny_unknown_fields,
+        bound(
+            serialize = "S: serde::Serialize",
+            deserialize = "S: serde::Deserialize<'de>"
+        )
+    )
+)]
 pub struct RpropState<S: Scalar = f64> {
     /// Steps taken.
     pub step: u64,
     /// The previous gradient, zeroed where its sign flipped (PyTorch's `prev`).
+    #[cfg_attr(feature = "serde", serde(with = "super::checkpoint::vector"))]
     pub prev: DVector<S>,
     /// The per-coordinate step sizes.
+    #[cfg_attr(feature = "serde", serde(with = "super::checkpoint::vector"))]
     pub step_size: DVector<S>,
 }
 

@@ -24,6 +24,8 @@ use crate::error::HyperError;
 
 /// Hyperparameters of SGD, with PyTorch's names and defaults.
 #[derive(Clone, Copy, Debug, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "serde", serde(deny_unknown_fields))]
 pub struct SgdConfig {
     /// Learning rate, `lr >= 0` (default `1e-3`).
     pub lr: f64,
@@ -58,10 +60,25 @@ pub type Sgd = Optim<SgdConfig>;
 
 /// The state of SGD: PyTorch's `momentum_buffer`, present when `momentum != 0`.
 #[derive(Clone, Debug, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(
+    feature = "serde",
+    serde(
+        deny_unknown_fields,
+        bound(
+            serialize = "S: serde::Serialize",
+            deserialize = "S: serde::Deserialize<'de>"
+        )
+    )
+)]
 pub struct SgdState<S: Scalar = f64> {
     /// Steps taken.
     pub step: u64,
     /// The momentum buffer `b`.
+    #[cfg_attr(
+        feature = "serde",
+        serde(default, with = "super::checkpoint::opt_vector")
+    )]
     pub momentum_buffer: Option<DVector<S>>,
 }
 

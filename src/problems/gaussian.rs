@@ -45,9 +45,9 @@ impl GaussianData {
     /// `n` i.i.d. draws of `N(mean, std^2)` from `seed`. Needs `1 <= n <= 2^24`,
     /// `mean` finite, `std` finite and `> 0`.
     pub fn generate(seed: u64, n: usize, mean: f64, std: f64) -> Result<Self, DataError> {
-        let err = |param: &str, value: String, range| DataError {
-            problem: Self::NAME,
-            param: param.into(),
+        let err = |param, value, range| DataError {
+            optimizer: Self::NAME,
+            param,
             value,
             range,
         };
@@ -74,17 +74,17 @@ impl GaussianData {
     pub fn new(samples: DVector<f64>) -> Result<Self, DataError> {
         if samples.is_empty() {
             return Err(DataError {
-                problem: Self::NAME,
-                param: "samples.len()".into(),
+                optimizer: Self::NAME,
+                param: "samples.len()",
                 value: "0".into(),
                 range: ">= 1",
             });
         }
         if let Some((i, v)) = samples.iter().enumerate().find(|(_, v)| !v.is_finite()) {
             return Err(DataError {
-                problem: Self::NAME,
-                param: format!("samples[{i}]"),
-                value: format!("{v:?}"),
+                optimizer: Self::NAME,
+                param: "samples",
+                value: format!("{v:?} at samples[{i}]"),
                 range: "finite",
             });
         }

@@ -26,6 +26,7 @@
 //! `log cosh` is evaluated as `|t| + ln(1 + e^{-2|t|}) - ln 2` ([`log_cosh`]),
 //! which never overflows (the naive `ln(cosh t)` overflows for `|t| > 710`).
 
+use crate::error::HyperError;
 use nalgebra::DVector;
 use num_dual::DualNum;
 
@@ -60,12 +61,12 @@ impl LogCosh {
     pub fn new(m: f64, c: DVector<f64>) -> Result<Self, ProblemError> {
         check(Self::NAME, "m", m, "[0, inf) (finite)", |m| m >= 0.0)?;
         if c.is_empty() {
-            return Err(ProblemError::Invalid {
-                problem: Self::NAME,
+            return Err(ProblemError::Invalid(HyperError {
+                optimizer: Self::NAME,
                 param: "c",
                 value: "an empty vector".into(),
                 range: "length >= 1",
-            });
+            }));
         }
         check_finite(Self::NAME, "c", c.iter())?;
         Ok(LogCosh { m, c })

@@ -14,6 +14,7 @@
 //! epoch sums to about `-1.1e-16`; a dyadic `small` such as `0.125` makes every
 //! epoch sum exactly zero.
 
+use crate::error::HyperError;
 use nalgebra::DVector;
 
 use super::quadratic::{ProblemError, check, check_finite};
@@ -45,12 +46,12 @@ impl MinibatchSign {
     pub fn new(small: f64, scales: DVector<f64>, phases: Vec<u64>) -> Result<Self, ProblemError> {
         check(Self::NAME, "small", small, "(0, inf) (finite)", |v| v > 0.0)?;
         if scales.is_empty() {
-            return Err(ProblemError::Invalid {
-                problem: Self::NAME,
+            return Err(ProblemError::Invalid(HyperError {
+                optimizer: Self::NAME,
                 param: "scales",
                 value: "an empty vector".into(),
                 range: "length >= 1",
-            });
+            }));
         }
         check_finite(Self::NAME, "scales", scales.iter())?;
         if phases.len() != scales.len() {
@@ -62,12 +63,12 @@ impl MinibatchSign {
             });
         }
         if let Some(&p) = phases.iter().find(|&&p| p >= BATCHES) {
-            return Err(ProblemError::Invalid {
-                problem: Self::NAME,
+            return Err(ProblemError::Invalid(HyperError {
+                optimizer: Self::NAME,
                 param: "phases",
                 value: p.to_string(),
                 range: "0 <= phase < 10",
-            });
+            }));
         }
         Ok(MinibatchSign {
             small,

@@ -7,6 +7,7 @@
 
 use nalgebra::{DMatrix, DVector};
 
+pub mod error;
 pub mod gaussian;
 pub mod logcosh;
 pub mod minibatch_sign;
@@ -14,6 +15,7 @@ pub mod noisy;
 pub mod online;
 pub mod quadratic;
 pub mod regression;
+pub mod rng;
 pub mod rosenbrock;
 pub mod saddle;
 use num_dual::{Dual2DVec64, DualDVec64, DualNum};

@@ -16,6 +16,7 @@
 //! a subgradient of `L`; on `|theta| <= 1`, `L(theta) = (2 + |theta|)/3`, so the
 //! minimizer is `0`, `L* = 2/3`, and every stochastic gradient has `|g| <= 1`.
 
+use crate::error::HyperError;
 use nalgebra::DVector;
 use num_dual::DualNum;
 
@@ -41,12 +42,12 @@ impl NoisyQuadratic {
             s >= 0.0
         })?;
         if dim == 0 {
-            return Err(ProblemError::Invalid {
-                problem: Self::NAME,
+            return Err(ProblemError::Invalid(HyperError {
+                optimizer: Self::NAME,
                 param: "dim",
                 value: "0".into(),
                 range: "dim >= 1",
-            });
+            }));
         }
         Ok(NoisyQuadratic { mu, sigma, dim })
     }

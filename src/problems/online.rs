@@ -21,6 +21,7 @@
 //! [`ReddiOnline::regret`].
 
 use super::quadratic::{ProblemError, check};
+use crate::error::HyperError;
 
 /// The online linear problem of Reddi, Kale and Kumar (see the module docs).
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -38,12 +39,12 @@ impl ReddiOnline {
         check(Self::NAME, "big", big, "(0, inf) (finite)", |v| v > 0.0)?;
         check(Self::NAME, "small", small, "(0, inf) (finite)", |v| v > 0.0)?;
         if period < 2 {
-            return Err(ProblemError::Invalid {
-                problem: Self::NAME,
+            return Err(ProblemError::Invalid(HyperError {
+                optimizer: Self::NAME,
                 param: "period",
                 value: period.to_string(),
                 range: "period >= 2",
-            });
+            }));
         }
         Ok(ReddiOnline { big, small, period })
     }

@@ -1,8 +1,10 @@
-//! The quadratic `f(x) = x'Ax/2 - b'x`, with `A` symmetric; a generator of
-//! symmetric positive definite matrices with a chosen condition number; a tiny
-//! seeded random number generator ([`SplitMix64`]) that the crate's tests and
-//! problems share; and [`ProblemError`], the typed error of every problem
-//! constructor in [`crate::problems`].
+//! The quadratic `f(x) = x'Ax/2 - b'x`, with `A` symmetric, and a generator of
+//! symmetric positive definite matrices with a chosen condition number.
+//!
+//! [`ProblemError`] (the typed error of every problem constructor, in
+//! [`crate::problems::error`]) and [`SplitMix64`] (the seeded random number
+//! generator the crate's tests and problems share, in [`crate::problems::rng`])
+//! are re-exported here, where they used to live, so that their old paths work.
 //!
 //! Hand-derived derivatives (checked against num-dual in `tests/problems.rs`):
 //!
@@ -14,187 +16,14 @@
 //!
 //! When `A` is positive definite the unique minimizer is `x* = A^{-1} b`.
 
-use std::fmt;
-
 use nalgebra::{DMatrix, DVector};
 use num_dual::DualNum;
 
 use super::Objective;
-
-/// A problem parameter outside its valid range, or matrices that do not fit.
-#[derive(Debug, Clone, PartialEq)]
-pub enum ProblemError {
-    /// A scalar parameter outside its range.
-    Invalid {
-        /// The problem being built, e.g. `"rosenbrock"`.
-        problem: &'static str,
-        /// The parameter, e.g. `"b"` or `"cond"`.
-        param: &'static str,
-        /// The rejected value, as text.
-        value: String,
-        /// The valid range, or the condition that failed.
-        range: &'static str,
-    },
-    /// A matrix that should be square is not.
-    NotSquare {
-        /// The problem being built.
-        problem: &'static str,
-        /// Rows of the matrix.
-        rows: usize,
-        /// Columns of the matrix.
-        cols: usize,
-    },
-    /// A matrix that should be symmetric is not: `A[row][col] != A[col][row]`
-    /// (compared exactly).
-    NotSymmetric {
-        /// The problem being built.
-        problem: &'static str,
-        /// Row of the first asymmetric entry found.
-        row: usize,
-        /// Column of that entry.
-        col: usize,
-    },
-    /// A vector whose length does not match the problem's dimension.
-    LengthMismatch {
-        /// The problem being built.
-        problem: &'static str,
-        /// The parameter, e.g. `"b"` or `"c"`.
-        param: &'static str,
-        /// The length it should have.
-        expected: usize,
-        /// The length it has.
-        found: usize,
-    },
-    /// A NaN or infinite entry in a vector or matrix parameter.
-    NonFinite {
-        /// The problem being built.
-        problem: &'static str,
-        /// The parameter, e.g. `"a"`.
-        param: &'static str,
-        /// The position of the entry (column-major for matrices).
-        index: usize,
-    },
-}
-
-impl fmt::Display for ProblemError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            ProblemError::Invalid {
-                problem,
-                param,
-                value,
-                range,
-            } => write!(
-                f,
-                "{problem}: invalid {param} = {value}; valid range: {range}"
-            ),
-            ProblemError::NotSquare {
-                problem,
-                rows,
-                cols,
-            } => write!(f, "{problem}: a is {rows}x{cols}, it must be square"),
-            ProblemError::NotSymmetric { problem, row, col } => write!(
-                f,
-                "{problem}: a is not symmetric: a[{row}][{col}] != a[{col}][{row}]"
-            ),
-            ProblemError::LengthMismatch {
-                problem,
-                param,
-                expected,
-                found,
-            } => write!(
-                f,
-                "{problem}: {param} has length {found}, expected {expected}"
-            ),
-            ProblemError::NonFinite {
-                problem,
-                param,
-                index,
-            } => write!(f, "{problem}: {param}[{index}] is not finite"),
-        }
-    }
-}
-
-impl std::error::Error for ProblemError {}
-
-/// Refuses `value` for `param` of `problem` unless it is finite and `ok(value)`.
-pub(crate) fn check(
-    problem: &'static str,
-    param: &'static str,
-    value: f64,
-    range: &'static str,
-    ok: impl Fn(f64) -> bool,
-) -> Result<(), ProblemError> {
-    if value.is_finite() && ok(value) {
-        Ok(())
-    } else {
-        Err(ProblemError::Invalid {
-            problem,
-            param,
-            value: format!("{value:?}"),
-            range,
-        })
-    }
-}
-
-/// Refuses a vector or matrix with a NaN or infinite entry.
-pub(crate) fn check_finite<'a>(
-    problem: &'static str,
-    param: &'static str,
-    entries: impl IntoIterator<Item = &'a f64>,
-) -> Result<(), ProblemError> {
-    match entries.into_iter().position(|v| !v.is_finite()) {
-        None => Ok(()),
-        Some(index) => Err(ProblemError::NonFinite {
-            problem,
-            param,
-            index,
-        }),
-    }
-}
-
-/// SplitMix64 (Steele, Lea and Flood, "Fast splittable pseudorandom number
-/// generators", OOPSLA 2014): a 64-bit counter passed through a mixing function.
-/// Small, fast, deterministic for a given seed on every platform (the integer
-/// part; [`SplitMix64::normal`] also calls `ln` and `cos`).
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct SplitMix64 {
-    state: u64,
-}
-
-impl SplitMix64 {
-    /// A generator started from `seed`.
-    pub fn new(seed: u64) -> Self {
-        SplitMix64 { state: seed }
-    }
-
-    /// The next 64 random bits.
-    pub fn next_u64(&mut self) -> u64 {
-        self.state = self.state.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.state;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-
-    /// A uniform number in `[0, 1)`: the top 53 bits, scaled by `2^-53`.
-    pub fn next_f64(&mut self) -> f64 {
-        (self.next_u64() >> 11) as f64 * (1.0 / 9_007_199_254_740_992.0)
-    }
-
-    /// A uniform number in `[lo, hi)` (for `lo < hi`, both finite).
-    pub fn uniform(&mut self, lo: f64, hi: f64) -> f64 {
-        lo + (hi - lo) * self.next_f64()
-    }
-
-    /// A standard normal number, by the Box-Muller transform.
-    pub fn normal(&mut self) -> f64 {
-        // 1 - u lies in (0, 1], so the logarithm is finite.
-        let u1 = 1.0 - self.next_f64();
-        let u2 = self.next_f64();
-        (-2.0 * u1.ln()).sqrt() * (std::f64::consts::TAU * u2).cos()
-    }
-}
+pub use super::error::ProblemError;
+pub(crate) use super::error::{check, check_finite};
+pub use super::rng::SplitMix64;
+use crate::error::HyperError;
 
 /// The quadratic `f(x) = x'Ax/2 - b'x` with `A` symmetric (exactly) and `b` of
 /// matching length. Gradient `Ax - b`, Hessian `A`.
@@ -220,12 +49,12 @@ impl Quadratic {
             });
         }
         if rows == 0 {
-            return Err(ProblemError::Invalid {
-                problem: Self::NAME,
+            return Err(ProblemError::Invalid(HyperError {
+                optimizer: Self::NAME,
                 param: "a",
                 value: "a 0x0 matrix".into(),
                 range: "dimension >= 1",
-            });
+            }));
         }
         if b.len() != rows {
             return Err(ProblemError::LengthMismatch {
@@ -265,21 +94,21 @@ impl Quadratic {
     /// Refuses `n = 0`, `cond` below 1 or not finite, and `cond != 1` when `n = 1`.
     pub fn ill_conditioned(n: usize, cond: f64, seed: u64) -> Result<Self, ProblemError> {
         if n == 0 {
-            return Err(ProblemError::Invalid {
-                problem: Self::NAME,
+            return Err(ProblemError::Invalid(HyperError {
+                optimizer: Self::NAME,
                 param: "n",
                 value: "0".into(),
                 range: "n >= 1",
-            });
+            }));
         }
         check(Self::NAME, "cond", cond, "[1, inf) (finite)", |c| c >= 1.0)?;
         if n == 1 && cond != 1.0 {
-            return Err(ProblemError::Invalid {
-                problem: Self::NAME,
+            return Err(ProblemError::Invalid(HyperError {
+                optimizer: Self::NAME,
                 param: "cond",
                 value: format!("{cond:?}"),
                 range: "cond = 1 when n = 1",
-            });
+            }));
         }
         let lambda = DVector::from_fn(n, |i, _| {
             if n == 1 {

@@ -19,6 +19,8 @@
 
 use std::fmt;
 
+use crate::error::HyperError;
+
 use nalgebra::{DMatrix, DVector};
 use num_dual::DualNum;
 
@@ -29,41 +31,39 @@ use super::quadratic::SplitMix64;
 /// careless size gives an error instead of exhausting memory.
 pub const MAX_ENTRIES: usize = 1 << 24;
 
-/// A data-set parameter outside its valid range.
-#[derive(Debug, Clone, PartialEq)]
-pub struct DataError {
-    /// The problem being built, e.g. `"logistic_regression"`.
-    pub problem: &'static str,
-    /// The offending parameter, e.g. `"n"` or `"y[3]"`.
-    pub param: String,
-    /// The rejected value, as text.
-    pub value: String,
-    /// The valid range, or the condition that failed.
-    pub range: &'static str,
-}
-
-impl fmt::Display for DataError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "{}: invalid {} = {}; valid range: {}",
-            self.problem, self.param, self.value, self.range
-        )
-    }
-}
-
-impl std::error::Error for DataError {}
+/// A data-set parameter outside its valid range: the crate's one
+/// invalid-parameter record, [`HyperError`], with the problem's name (e.g.
+/// `"logistic_regression"`) in its `optimizer` field, the one that names who
+/// refused the value. An entry of a vector or matrix is named by its parameter
+/// (`"y"`, `"x"`), its position given with the value.
+pub type DataError = HyperError;
 
 fn data_error(
     problem: &'static str,
-    param: impl Into<String>,
+    param: &'static str,
     value: impl fmt::Debug,
     range: &'static str,
 ) -> DataError {
-    DataError {
-        problem,
-        param: param.into(),
+    HyperError {
+        optimizer: problem,
+        param,
         value: format!("{value:?}"),
+        range,
+    }
+}
+
+/// The error for entry `at` (e.g. `"[3]"`) of `param`.
+fn entry_error(
+    problem: &'static str,
+    param: &'static str,
+    at: String,
+    value: impl fmt::Debug,
+    range: &'static str,
+) -> DataError {
+    HyperError {
+        optimizer: problem,
+        param,
+        value: format!("{value:?} at {param}{at}"),
         range,
     }
 }
@@ -87,9 +87,10 @@ fn check_finite_matrix(problem: &'static str, x: &DMatrix<f64>) -> Result<(), Da
     for j in 0..x.ncols() {
         for i in 0..x.nrows() {
             if !x[(i, j)].is_finite() {
-                return Err(data_error(
+                return Err(entry_error(
                     problem,
-                    format!("x[({i}, {j})]"),
+                    "x",
+                    format!("[({i}, {j})]"),
                     x[(i, j)],
                     "finite",
                 ));
@@ -280,7 +281,7 @@ impl LogisticRegression {
         check_finite_matrix(Self::NAME, &x)?;
         check_rows(Self::NAME, x.nrows(), y.len())?;
         if let Some((i, v)) = y.iter().enumerate().find(|(_, v)| **v != 0.0 && **v != 1.0) {
-            return Err(data_error(Self::NAME, format!("y[{i}]"), v, "0 or 1"));
+            return Err(entry_error(Self::NAME, "y", format!("[{i}]"), v, "0 or 1"));
         }
         Ok(LogisticRegression { x, y })
     }
@@ -390,7 +391,13 @@ impl SoftmaxRegression {
         check_sizes(Self::NAME, classes, x.ncols())?;
         check_rows(Self::NAME, x.nrows(), y.len())?;
         if let Some((i, v)) = y.iter().enumerate().find(|(_, v)| **v >= classes) {
-            return Err(data_error(Self::NAME, format!("y[{i}]"), v, "0..classes"));
+            return Err(entry_error(
+                Self::NAME,
+                "y",
+                format!("[{i}]"),
+                v,
+                "0..classes",
+            ));
         }
         Ok(SoftmaxRegression { x, y, classes })
     }
@@ -520,7 +527,7 @@ impl LeastSquares {
         check_finite_matrix(Self::NAME, &x)?;
         check_rows(Self::NAME, x.nrows(), y.len())?;
         if let Some((i, v)) = y.iter().enumerate().find(|(_, v)| !v.is_finite()) {
-            return Err(data_error(Self::NAME, format!("y[{i}]"), v, "finite"));
+            return Err(entry_error(Self::NAME, "y", format!("[{i}]"), v, "finite"));
         }
         Ok(LeastSquares {
             x,
@@ -642,16 +649,10 @@ mod tests {
             "model_var"
         );
         let x = DMatrix::from_element(2, 1, 1.0);
-        assert_eq!(
-            LogisticRegression::new(x.clone(), DVector::from_vec(vec![0.0, 0.5]))
-                .unwrap_err()
-                .param,
-            "y[1]"
-        );
-        assert_eq!(
-            SoftmaxRegression::new(x, vec![0, 2], 2).unwrap_err().param,
-            "y[1]"
-        );
+        let e = LogisticRegression::new(x.clone(), DVector::from_vec(vec![0.0, 0.5])).unwrap_err();
+        assert_eq!((e.param, e.value.as_str()), ("y", "0.5 at y[1]"));
+        let e = SoftmaxRegression::new(x, vec![0, 2], 2).unwrap_err();
+        assert_eq!((e.param, e.value.as_str()), ("y", "2 at y[1]"));
         assert!(LogisticRegression::generate(1, usize::MAX, 2).is_err());
     }
 

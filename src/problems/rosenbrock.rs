@@ -23,6 +23,7 @@
 //! entry `2 - 400` is negative), which is why Newton's method on it needs damping
 //! or a check.
 
+use crate::error::HyperError;
 use nalgebra::DVector;
 use num_dual::DualNum;
 
@@ -57,12 +58,12 @@ impl Rosenbrock {
         check(Self::NAME, "a", a, "finite", |_| true)?;
         check(Self::NAME, "b", b, "[0, inf) (finite)", |b| b >= 0.0)?;
         if n < 2 {
-            return Err(ProblemError::Invalid {
-                problem: Self::NAME,
+            return Err(ProblemError::Invalid(HyperError {
+                optimizer: Self::NAME,
                 param: "n",
                 value: n.to_string(),
                 range: "n >= 2",
-            });
+            }));
         }
         Ok(Rosenbrock { a, b, n })
     }

@@ -22,8 +22,6 @@
 //! `F p`; [`fisher_vector_product`] computes it example by example as
 //! `J_n' F_out (J_n p)`, so the `dim x dim` Fisher matrix is never formed.
 
-use std::fmt;
-
 use nalgebra::{DMatrix, DVector};
 use num_dual::DualDVec64;
 
@@ -66,19 +64,29 @@ pub struct CgSolution {
 }
 
 /// Why a conjugate-gradient solve was refused.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, thiserror::Error)]
 pub enum CgError {
     /// A hyperparameter outside its range: `tol`, `max_iters` or `damping`.
-    Hyper(HyperError),
+    #[error(transparent)]
+    Hyper(#[from] HyperError),
     /// A model computation was refused (a wrong length, for one).
-    Natural(NaturalError),
+    #[error(transparent)]
+    Natural(#[from] NaturalError),
     /// `g` has the wrong length for the operator, or an entry is not finite.
+    #[error(
+        "{}: gradient entry {index} is not finite (or the length is wrong)",
+        NAME
+    )]
     BadGradient {
         /// The first offending index (or the length found, for a wrong length).
         index: usize,
     },
     /// The operator returned a vector of the wrong length or with a non-finite
     /// entry.
+    #[error(
+        "{}: the operator returned a wrong or non-finite vector at iteration {iteration}",
+        NAME
+    )]
     BadProduct {
         /// The iteration at which it happened (from 1).
         iteration: usize,
@@ -86,53 +94,16 @@ pub enum CgError {
     /// A direction `p` with `p' (F + damping I) p <= 0`: the operator is not
     /// positive definite (for the Fisher, which is positive semi-definite, only
     /// possible with `damping = 0`).
+    #[error(
+        "{NAME}: curvature {curvature:e} <= 0 at iteration {iteration}; the damped \
+         operator is not positive definite (increase the damping)"
+    )]
     NotPositiveDefinite {
         /// The iteration at which it happened (from 1).
         iteration: usize,
         /// The curvature `p' (F + damping I) p` found.
         curvature: f64,
     },
-}
-
-impl fmt::Display for CgError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            CgError::Hyper(e) => e.fmt(f),
-            CgError::Natural(e) => e.fmt(f),
-            CgError::BadGradient { index } => {
-                write!(
-                    f,
-                    "{NAME}: gradient entry {index} is not finite (or the length is wrong)"
-                )
-            }
-            CgError::BadProduct { iteration } => write!(
-                f,
-                "{NAME}: the operator returned a wrong or non-finite vector at iteration {iteration}"
-            ),
-            CgError::NotPositiveDefinite {
-                iteration,
-                curvature,
-            } => write!(
-                f,
-                "{NAME}: curvature {curvature:e} <= 0 at iteration {iteration}; the damped \
-                 operator is not positive definite (increase the damping)"
-            ),
-        }
-    }
-}
-
-impl std::error::Error for CgError {}
-
-impl From<HyperError> for CgError {
-    fn from(e: HyperError) -> Self {
-        CgError::Hyper(e)
-    }
-}
-
-impl From<NaturalError> for CgError {
-    fn from(e: NaturalError) -> Self {
-        CgError::Natural(e)
-    }
 }
 
 // ANCHOR: fisher_vector_product

@@ -26,8 +26,6 @@
 //! The damped natural-gradient direction solves `(F + lambda I) d = -g` by a
 //! Cholesky factorization; no inverse is formed.
 
-use std::fmt;
-
 use nalgebra::{Cholesky, DMatrix, DVector};
 use num_dual::{Dual2DVec64, DualDVec64, DualNum};
 
@@ -47,20 +45,27 @@ use crate::problems::regression::{
 
 /// Why a natural-gradient computation or step was refused. A refused step leaves
 /// the parameters and the stepper exactly as they were.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum NaturalError {
     /// A hyperparameter (learning rate or damping) outside its range.
-    Hyper(HyperError),
+    #[error(transparent)]
+    Hyper(#[from] HyperError),
     /// A length mismatch, a non-finite gradient, or a step that would make a
     /// parameter non-finite.
-    Step(StepError),
+    #[error(transparent)]
+    Step(#[from] StepError),
     /// `F + lambda I` is not numerically positive definite: its Cholesky
     /// factorization failed.
+    #[error(
+        "F + lambda I with lambda = {damping:?} is not positive definite \
+         (Cholesky failed); increase the damping"
+    )]
     NotPositiveDefinite {
         /// The damping `lambda` that was added.
         damping: f64,
     },
     /// A matrix entry is NaN or infinite.
+    #[error("{what}[({row}, {col})] is not finite")]
     NonFiniteMatrix {
         /// Which matrix: `"fisher"`.
         what: &'static str,
@@ -70,6 +75,7 @@ pub enum NaturalError {
         col: usize,
     },
     /// A parameter outside the model's domain, such as `sigma <= 0`.
+    #[error("{param} = {value:?} is outside {range}")]
     OutsideDomain {
         /// The parameter, e.g. `"theta[1] (sigma)"`.
         param: &'static str,
@@ -78,44 +84,6 @@ pub enum NaturalError {
         /// The valid range.
         range: &'static str,
     },
-}
-
-impl fmt::Display for NaturalError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            NaturalError::Hyper(e) => e.fmt(f),
-            NaturalError::Step(e) => e.fmt(f),
-            NaturalError::NotPositiveDefinite { damping } => write!(
-                f,
-                "F + lambda I with lambda = {damping:?} is not positive definite \
-                 (Cholesky failed); increase the damping"
-            ),
-            NaturalError::NonFiniteMatrix { what, row, col } => {
-                write!(f, "{what}[({row}, {col})] is not finite")
-            }
-            NaturalError::OutsideDomain {
-                param,
-                value,
-                range,
-            } => {
-                write!(f, "{param} = {value:?} is outside {range}")
-            }
-        }
-    }
-}
-
-impl std::error::Error for NaturalError {}
-
-impl From<HyperError> for NaturalError {
-    fn from(e: HyperError) -> Self {
-        NaturalError::Hyper(e)
-    }
-}
-
-impl From<StepError> for NaturalError {
-    fn from(e: StepError) -> Self {
-        NaturalError::Step(e)
-    }
 }
 
 fn check_len(what: &'static str, expected: usize, found: usize) -> Result<(), NaturalError> {

@@ -27,11 +27,9 @@
 //!
 //! A refused step leaves `x` exactly as it was.
 
-use std::fmt;
-
 use nalgebra::{Cholesky, DMatrix, DVector};
 
-use crate::error::HyperError;
+use crate::error::{HyperError, StepError};
 use crate::optim::hyper;
 use crate::problems::Objective;
 
@@ -149,19 +147,16 @@ pub struct NewtonStep {
 }
 
 /// Why Newton's method refused a step. A refused step leaves `x` unchanged.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, thiserror::Error)]
 pub enum NewtonError {
-    /// A vector or matrix has the wrong size.
-    LengthMismatch {
-        /// What is the wrong size: `"x"`, `"grad"` or `"hessian"`.
-        what: &'static str,
-        /// The size expected (the length, or the side of the square matrix).
-        expected: usize,
-        /// The size found (for a matrix: its number of rows, or of columns if the
-        /// rows match).
-        found: usize,
-    },
+    /// A vector or matrix of the wrong size (`what` is `"x"` or `"hessian"`; for
+    /// the Hessian, the side expected and its number of rows, or of columns if
+    /// the rows match), or a step that would make `x[index]` non-finite
+    /// (`quantity` is `"x"`): the first-order optimizers' [`StepError`].
+    #[error(transparent)]
+    Step(#[from] StepError),
     /// An input or a derivative has a NaN or infinite entry.
+    #[error("{what}[{index}] is not finite; step refused")]
     NonFinite {
         /// Which quantity: `"x"`, `"loss"`, `"grad"` or `"hessian"`.
         what: &'static str,
@@ -170,14 +165,23 @@ pub enum NewtonError {
     },
     /// The Hessian is not positive definite (its Cholesky factorization failed)
     /// and the damping is [`Damping::Refuse`].
+    #[error(
+        "the Hessian is not positive definite (Cholesky failed); step refused \
+         (enable Levenberg-Marquardt damping to take a damped step)"
+    )]
     NotPositiveDefinite,
     /// The solve did not give a finite descent direction (`g.p >= 0` or a
     /// non-finite `p`) and the damping is [`Damping::Refuse`].
+    #[error("the Newton direction is not a descent direction (g.p = {slope:e}); step refused")]
     NotDescent {
         /// The computed `g.p` (NaN when `p` is not finite).
         slope: f64,
     },
     /// Levenberg-Marquardt damping found no `lambda` giving a descent direction.
+    #[error(
+        "no damping up to lambda = {lambda:e} ({tries} tries) gave a descent \
+         direction; step refused"
+    )]
     DampingFailed {
         /// Damped tries made.
         tries: u32,
@@ -185,57 +189,17 @@ pub enum NewtonError {
         lambda: f64,
     },
     /// The Armijo line search found no acceptable step.
+    #[error(
+        "the Armijo line search found no sufficient decrease in {tries} trials \
+         (last step length {step_length:e}); step refused"
+    )]
     LineSearchFailed {
         /// Trials made.
         tries: u32,
         /// The last step length tried.
         step_length: f64,
     },
-    /// The step would make `x` non-finite.
-    NonFiniteResult {
-        /// The coordinate.
-        index: usize,
-    },
 }
-
-impl fmt::Display for NewtonError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            NewtonError::LengthMismatch {
-                what,
-                expected,
-                found,
-            } => write!(f, "{what} has size {found}, expected {expected}"),
-            NewtonError::NonFinite { what, index } => {
-                write!(f, "{what}[{index}] is not finite; step refused")
-            }
-            NewtonError::NotPositiveDefinite => write!(
-                f,
-                "the Hessian is not positive definite (Cholesky failed); step refused \
-                 (enable Levenberg-Marquardt damping to take a damped step)"
-            ),
-            NewtonError::NotDescent { slope } => write!(
-                f,
-                "the Newton direction is not a descent direction (g.p = {slope:e}); step refused"
-            ),
-            NewtonError::DampingFailed { tries, lambda } => write!(
-                f,
-                "no damping up to lambda = {lambda:e} ({tries} tries) gave a descent \
-                 direction; step refused"
-            ),
-            NewtonError::LineSearchFailed { tries, step_length } => write!(
-                f,
-                "the Armijo line search found no sufficient decrease in {tries} trials \
-                 (last step length {step_length:e}); step refused"
-            ),
-            NewtonError::NonFiniteResult { index } => {
-                write!(f, "the step would make x[{index}] non-finite; step refused")
-            }
-        }
-    }
-}
-
-impl std::error::Error for NewtonError {}
 
 /// Newton's method with validated hyperparameters. It keeps no state between
 /// steps.
@@ -307,11 +271,12 @@ impl Newton {
     pub fn direction(&self, g: &DVector<f64>, h: &DMatrix<f64>) -> Result<Direction, NewtonError> {
         let n = g.len();
         if h.nrows() != n || h.ncols() != n {
-            return Err(NewtonError::LengthMismatch {
+            return Err(StepError::LengthMismatch {
                 what: "hessian",
                 expected: n,
                 found: if h.nrows() != n { h.nrows() } else { h.ncols() },
-            });
+            }
+            .into());
         }
         finite("grad", g.iter())?;
         finite("hessian", h.iter())?;
@@ -390,11 +355,12 @@ impl Newton {
         x: &mut DVector<f64>,
     ) -> Result<NewtonStep, NewtonError> {
         if x.len() != f.dim() {
-            return Err(NewtonError::LengthMismatch {
+            return Err(StepError::LengthMismatch {
                 what: "x",
                 expected: f.dim(),
                 found: x.len(),
-            });
+            }
+            .into());
         }
         finite("x", x.iter())?;
         let (loss, g, h) = f.value_gradient_hessian(x);
@@ -424,7 +390,11 @@ impl Newton {
         let Some(ls) = self.config.line_search else {
             move_to(&mut trial, s);
             if let Some(index) = trial.iter().position(|v| !v.is_finite()) {
-                return Err(NewtonError::NonFiniteResult { index });
+                return Err(StepError::NonFiniteResult {
+                    index,
+                    quantity: "x",
+                }
+                .into());
             }
             *x = trial;
             info.step_length = s;
