@@ -17,7 +17,7 @@
 use descent::problems::Objective;
 use descent::second_order::kfac::{
     FactorDamping, KroneckerFactors, Mlp, damped_kfac_matrix, demo, kfac_direction, kfac_factors,
-    kfac_matrix, per_example_statistics,
+    kfac_matrix, metric_angle, per_example_statistics,
 };
 use descent::second_order::natural::{
     Family, Model, NaturalError, Outcome, gradient, natural_direction, output_jacobian,
@@ -241,6 +241,32 @@ fn kfac_gap_on_the_demo_network() {
     assert!((diag - 0.2588).abs() <= 0.00005, "diag {diag}");
     assert!((off - 0.4395).abs() <= 0.00005, "off {off}");
     assert!((angle - 60.69).abs() <= 0.005, "angle {angle}");
+    // In the metric of F + delta I the picture reverses: K-FAC is much closer to
+    // the natural direction than the gradient is. Values as quoted in the proof.
+    let (mlp, theta) = demo();
+    let f = mlp.fisher(&theta).unwrap();
+    let factors = kfac_factors(&mlp, &theta).unwrap();
+    let g = gradient(&mlp, &theta).unwrap();
+    let d = kfac_direction(&factors, &g, 1e-3, FactorDamping::Pi).unwrap();
+    let kfac_m = metric_angle(&f, &g, 1e-3, &d).unwrap();
+    let grad_m = metric_angle(&f, &g, 1e-3, &-&g).unwrap();
+    let grad_e = (-g.dot(&natural_direction(&f, &g, 1e-3).unwrap())
+        / (g.norm() * natural_direction(&f, &g, 1e-3).unwrap().norm()))
+    .acos()
+    .to_degrees();
+    eprintln!("metric: kfac {kfac_m:.4} grad {grad_m:.4}; euclid grad {grad_e:.4}");
+    assert!(
+        (kfac_m - 11.41).abs() <= 0.005,
+        "kfac metric angle {kfac_m}"
+    );
+    assert!(
+        (grad_m - 19.79).abs() <= 0.005,
+        "gradient metric angle {grad_m}"
+    );
+    assert!((grad_e - 34.04).abs() <= 0.005, "gradient angle {grad_e}");
+    // The natural direction itself is at angle 0 in its own metric.
+    let x = natural_direction(&f, &g, 1e-3).unwrap();
+    assert!(metric_angle(&f, &g, 1e-3, &x).unwrap() < 1e-4);
     // At large damping both directions approach -g / delta.
     let (_, _, _, far) = demo_gap(1e4);
     assert!(far < 1.0, "angle at delta = 1e4: {far}");

@@ -18,6 +18,7 @@ use crate::optim::Optimizer;
 use crate::problems::Objective;
 
 mod first_order;
+mod kfac;
 mod quasi_newton;
 mod second_order;
 
@@ -73,6 +74,7 @@ pub fn all() -> Result<Vec<Figure>, FigureError> {
         second_order::fisher_fields()?,
         second_order::units()?,
         quasi_newton::lbfgs_rosenbrock()?,
+        kfac::kfac_angle()?,
     ])
 }
 

@@ -494,3 +494,29 @@ pub fn demo() -> (Mlp, DVector<f64>) {
         theta,
     )
 }
+
+// ANCHOR: metric_angle
+/// The angle in degrees between a direction `d` and the damped natural-gradient
+/// direction `x = -(F + damping I)^{-1} grad`, measured in the inner product of
+/// `M = F + damping I`: `acos(d'Mx / sqrt(d'Md x'Mx))`. Its squared cosine is the
+/// share of the best decrease of the quadratic model `grad'v + v'Mv / 2` that a
+/// step along `d` can reach (with its best length). Errors: those of
+/// [`natural_direction`](crate::second_order::natural::natural_direction), and a
+/// `d` of the wrong length.
+pub fn metric_angle(
+    fisher: &DMatrix<f64>,
+    grad: &DVector<f64>,
+    damping: f64,
+    d: &DVector<f64>,
+) -> Result<f64, NaturalError> {
+    let x = crate::second_order::natural::natural_direction(fisher, grad, damping)?;
+    check_len("direction", grad.len(), d.len())?;
+    let mut m = (fisher + fisher.transpose()) * 0.5;
+    for i in 0..m.nrows() {
+        m[(i, i)] += damping;
+    }
+    let mx = &m * &x;
+    let cos = d.dot(&mx) / (d.dot(&(&m * d)) * x.dot(&mx)).sqrt();
+    Ok(cos.clamp(-1.0, 1.0).acos().to_degrees())
+}
+// ANCHOR_END: metric_angle
