@@ -4,7 +4,7 @@ use descent::problems::Objective;
 use descent::second_order::kfac::{
     FactorDamping, Mlp, damped_kfac_matrix, demo, kfac_direction, kfac_factors, kfac_matrix,
 };
-use descent::second_order::natural::{Family, Model, Outcome, gradient};
+use descent::second_order::natural::{Family, Outcome, gradient};
 use nalgebra::{DMatrix, DVector};
 
 const U: f64 = f64::EPSILON / 2.0;
