@@ -25,7 +25,7 @@ fn exercise_kfac_1_storage() {
     // 4x4 and 4x4 for the first layer, 5x5 and 3x3 for the second.
     assert_eq!(stored, 16 + 16 + 25 + 9);
     // The block-diagonal K-FAC matrix it stands for has 16^2 + 15^2 entries.
-    let k = kfac_matrix(&factors);
+    let k = kfac_matrix(&factors).unwrap();
     let nonzero_blocks: usize = (0..mlp.layers())
         .map(|l| {
             let (r, c) = mlp.layer_shape(l);
@@ -42,9 +42,9 @@ fn exercise_kfac_2_pi_minimizes_the_extra_damping() {
     let (mlp, theta) = demo();
     let factors = kfac_factors(&mlp, &theta).unwrap();
     for delta in [1e-4, 1e-2, 1.0] {
-        let base = kfac_matrix(&factors);
+        let base = kfac_matrix(&factors).unwrap();
         let extra = |split| {
-            let mut e = damped_kfac_matrix(&factors, delta, split) - &base;
+            let mut e = damped_kfac_matrix(&factors, delta, split).unwrap() - &base;
             for i in 0..e.nrows() {
                 e[(i, i)] -= delta;
             }

@@ -114,7 +114,7 @@ fn kfac_blocks_equal_the_exact_fisher_for_one_example() {
     ] {
         let (mlp, theta) = network(widths, 1, family, salt);
         let f = mlp.fisher(&theta).unwrap();
-        let k = kfac_matrix(&kfac_factors(&mlp, &theta).unwrap());
+        let k = kfac_matrix(&kfac_factors(&mlp, &theta).unwrap()).unwrap();
         let s = abs_scale(&mlp, &theta);
         for l in 0..mlp.layers() {
             assert_close(
@@ -134,7 +134,7 @@ fn kfac_equals_the_exact_fisher_for_a_linear_gaussian_layer() {
     for (n, salt) in [(5, 0.2), (17, 0.9), (40, 3.3)] {
         let (mlp, theta) = network(vec![4, 1], n, Family::GaussianMean { var: 0.7 }, salt);
         let f = mlp.fisher(&theta).unwrap();
-        let k = kfac_matrix(&kfac_factors(&mlp, &theta).unwrap());
+        let k = kfac_matrix(&kfac_factors(&mlp, &theta).unwrap()).unwrap();
         let s = abs_scale(&mlp, &theta);
         assert_close(&f, &k, &s, ops(&mlp), "linear Gaussian layer");
     }
@@ -185,7 +185,7 @@ fn kfac_block_error_is_the_covariance_of_the_factors() {
         }
         // The K-FAC matrix is zero off the diagonal blocks: the cross-layer blocks
         // of F are dropped whole.
-        let k = kfac_matrix(&factors);
+        let k = kfac_matrix(&factors).unwrap();
         for l in 0..mlp.layers() {
             for m in 0..mlp.layers() {
                 if l != m {
@@ -202,7 +202,7 @@ fn demo_gap(damping: f64) -> (f64, f64, f64, f64) {
     let (mlp, theta) = demo();
     let f = mlp.fisher(&theta).unwrap();
     let factors = kfac_factors(&mlp, &theta).unwrap();
-    let k = kfac_matrix(&factors);
+    let k = kfac_matrix(&factors).unwrap();
     let total = (&f - &k).norm() / f.norm();
     let mut diag_err2 = 0.0;
     let mut off2 = 0.0;
@@ -299,8 +299,8 @@ fn kronecker_inverse_is_the_kronecker_of_inverses() {
             a: vec![a.clone().try_inverse().unwrap()],
             g: vec![g.clone().try_inverse().unwrap()],
         };
-        let lhs = kfac_matrix(&product).try_inverse().unwrap();
-        let rhs = kfac_matrix(&inverses);
+        let lhs = kfac_matrix(&product).unwrap().try_inverse().unwrap();
+        let rhs = kfac_matrix(&inverses).unwrap();
         // Each inverse has relative error about dim kappa u (Higham, ch. 14); the
         // Kronecker product of the two inverses multiplies them once more.
         let kappa = cond(&a) * cond(&g);
@@ -318,7 +318,7 @@ fn kfac_direction_solves_the_damped_kronecker_system() {
     for damping in [1e-4, 1e-2, 1.0] {
         for split in [FactorDamping::Plain, FactorDamping::Pi] {
             let d = kfac_direction(&factors, &g, damping, split).unwrap();
-            let m = damped_kfac_matrix(&factors, damping, split);
+            let m = damped_kfac_matrix(&factors, damping, split).unwrap();
             let dense = -Cholesky::new(m.clone()).unwrap().solve(&g);
             // Two backward-stable solves of the same system: each has relative
             // error at most about 8 dim kappa u; allow twice their sum.
@@ -376,6 +376,24 @@ fn kfac_refuses_bad_input() {
         kfac_direction(&nan, &DVector::zeros(1), 1.0, FactorDamping::Pi),
         Err(NaturalError::NonFiniteMatrix { .. })
     ));
+    // Unpaired or non-square factors are refused, never a panic.
+    let unpaired = KroneckerFactors {
+        a: vec![DMatrix::identity(2, 2)],
+        g: vec![],
+    };
+    let rectangular = KroneckerFactors {
+        a: vec![DMatrix::identity(2, 3)],
+        g: vec![DMatrix::identity(1, 1)],
+    };
+    for bad in [&unpaired, &rectangular] {
+        assert!(matches!(
+            kfac_direction(bad, &DVector::zeros(2), 1.0, FactorDamping::Pi),
+            Err(NaturalError::Step(_))
+        ));
+        assert!(kfac_matrix(bad).is_err());
+        assert!(damped_kfac_matrix(bad, 1.0, FactorDamping::Plain).is_err());
+    }
+    assert!(damped_kfac_matrix(&factors, -1.0, FactorDamping::Plain).is_err());
     assert!(kfac_factors(&mlp, &DVector::zeros(2)).is_err());
     assert!(
         Mlp::new(

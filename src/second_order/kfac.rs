@@ -314,15 +314,37 @@ pub fn kfac_factors(mlp: &Mlp, theta: &DVector<f64>) -> Result<KroneckerFactors,
 }
 // ANCHOR_END: factors
 
+/// Checks that the factors pair up (as many `A` as `G`), are square and finite;
+/// returns the dimension `sum_l dim(A_l) dim(G_l)`.
+fn check_factors(factors: &KroneckerFactors) -> Result<usize, NaturalError> {
+    check_len(
+        "kfac factors G (one per A)",
+        factors.a.len(),
+        factors.g.len(),
+    )?;
+    let mut dim = 0;
+    for (a, g) in factors.a.iter().zip(&factors.g) {
+        check_len("kfac factor A columns", a.nrows(), a.ncols())?;
+        check_len("kfac factor G columns", g.nrows(), g.ncols())?;
+        for (what, m) in [("kfac factor A", a), ("kfac factor G", g)] {
+            if let Some(i) = m.iter().position(|v| !v.is_finite()) {
+                return Err(NaturalError::NonFiniteMatrix {
+                    what,
+                    row: i % m.nrows(),
+                    col: i / m.nrows(),
+                });
+            }
+        }
+        dim += a.nrows() * g.nrows();
+    }
+    Ok(dim)
+}
+
 /// The block-diagonal K-FAC matrix `blockdiag(A_0 (x) G_0, A_1 (x) G_1, ...)`,
-/// `dim x dim`, in the parameter order of [`Mlp`].
-pub fn kfac_matrix(factors: &KroneckerFactors) -> DMatrix<f64> {
-    let dim: usize = factors
-        .a
-        .iter()
-        .zip(&factors.g)
-        .map(|(a, g)| a.nrows() * g.nrows())
-        .sum();
+/// `dim x dim`, in the parameter order of [`Mlp`]. Errors: unpaired, non-square
+/// or non-finite factors.
+pub fn kfac_matrix(factors: &KroneckerFactors) -> Result<DMatrix<f64>, NaturalError> {
+    let dim = check_factors(factors)?;
     let mut m = DMatrix::zeros(dim, dim);
     let mut off = 0;
     for (a, g) in factors.a.iter().zip(&factors.g) {
@@ -331,7 +353,7 @@ pub fn kfac_matrix(factors: &KroneckerFactors) -> DMatrix<f64> {
         m.view_mut((off, off), (size, size)).copy_from(&block);
         off += size;
     }
-    m
+    Ok(m)
 }
 
 /// How the damping `delta` is split between the two factors.
@@ -363,12 +385,7 @@ pub fn kfac_direction(
     split: FactorDamping,
 ) -> Result<DVector<f64>, NaturalError> {
     hyper::non_negative(NAME, "damping", damping)?;
-    let dim: usize = factors
-        .a
-        .iter()
-        .zip(&factors.g)
-        .map(|(a, g)| a.nrows() * g.nrows())
-        .sum();
+    let dim = check_factors(factors)?;
     check_len("grad", dim, grad.len())?;
     if let Some((index, &value)) = grad.iter().enumerate().find(|(_, g)| !g.is_finite()) {
         return Err(StepError::NonFiniteGradient { index, value }.into());
@@ -376,15 +393,6 @@ pub fn kfac_direction(
     let mut d = DVector::zeros(dim);
     let mut off = 0;
     for (a, g) in factors.a.iter().zip(&factors.g) {
-        for (what, m) in [("kfac factor A", a), ("kfac factor G", g)] {
-            if let Some(i) = m.iter().position(|v| !v.is_finite()) {
-                return Err(NaturalError::NonFiniteMatrix {
-                    what,
-                    row: i % m.nrows(),
-                    col: i / m.nrows(),
-                });
-            }
-        }
         let (r, c) = (g.nrows(), a.nrows());
         let pi = match split {
             FactorDamping::Plain => 1.0,
@@ -428,12 +436,15 @@ pub fn kfac_direction(
 // ANCHOR_END: direction
 
 /// The damped matrix that [`kfac_direction`] inverts, assembled densely for
-/// checking: `blockdiag((A_l + s_A I) (x) (G_l + s_G I))`.
+/// checking: `blockdiag((A_l + s_A I) (x) (G_l + s_G I))`. Errors: as for
+/// [`kfac_matrix`], and a negative or non-finite `damping`.
 pub fn damped_kfac_matrix(
     factors: &KroneckerFactors,
     damping: f64,
     split: FactorDamping,
-) -> DMatrix<f64> {
+) -> Result<DMatrix<f64>, NaturalError> {
+    hyper::non_negative(NAME, "damping", damping)?;
+    check_factors(factors)?;
     let root = damping.sqrt();
     let mut damped = factors.clone();
     for (a, g) in damped.a.iter_mut().zip(damped.g.iter_mut()) {
