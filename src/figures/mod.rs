@@ -21,6 +21,7 @@ mod adam_variants;
 mod adaptive;
 mod first_order;
 mod foundations;
+mod kfac;
 mod momentum;
 mod quasi_newton;
 pub mod schedules;
@@ -82,6 +83,7 @@ pub fn all() -> Result<Vec<Figure>, FigureError> {
         adam_variants::asgd_averaging()?,
         adam_variants::radam_rectification()?,
         worst_case::worst_case_rates()?,
+        kfac::kfac_angle()?,
     ])
 }
 

@@ -3,6 +3,7 @@
 
 pub mod cg;
 pub mod diagonal;
+pub mod kfac;
 pub mod lbfgs;
 pub mod natural;
 pub mod newton;
