@@ -42,7 +42,7 @@ pub const FOLD_CLOSE: &str = "</details>";
 /// still accepted. True during the move to version 2; set to false in the
 /// commit that converts them all (`DESCENT_PROOFS_V2=1 cargo test --test ledger
 /// convert_proofs_to_v2` converts; `proofs/README.md` gives the whole command).
-pub const V1_ALLOWED: bool = true;
+pub const V1_ALLOWED: bool = false;
 
 /// The book page that lists every test function, relative to `book/src`.
 pub const TESTS_PAGE: &str = "tests.md";
