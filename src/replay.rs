@@ -21,13 +21,21 @@ use nalgebra::DVector;
 use serde_json::{Map, Value};
 
 use crate::optim::{
-    AdadeltaConfig, AdagradConfig, AdamConfig, Amsgrad, LionConfig, Optim, Optimizer,
-    RmsPropConfig, RpropConfig, Rule, SgdConfig, WeightDecay,
+    AdadeltaConfig, Adafactor, AdafactorConfig, AdagradConfig, AdamConfig, Amsgrad, LionConfig,
+    Optim, Optimizer, RmsPropConfig, RpropConfig, Rule, SgdConfig, WeightDecay,
 };
 
 /// The optimizers `replay` knows, by PyTorch's class name in lower case.
-pub const OPTIMIZERS: [&str; 8] = [
-    "sgd", "adagrad", "rmsprop", "adadelta", "adam", "adamw", "rprop", "lion",
+pub const OPTIMIZERS: [&str; 9] = [
+    "sgd",
+    "adagrad",
+    "rmsprop",
+    "adadelta",
+    "adam",
+    "adamw",
+    "rprop",
+    "lion",
+    "adafactor",
 ];
 
 /// The `hyper` keys each optimizer accepts: PyTorch's constructor arguments.
@@ -71,6 +79,7 @@ pub fn keys(optimizer: &str) -> Option<&'static [&'static str]> {
         "adamw" => &["lr", "betas", "eps", "weight_decay", "amsgrad", "maximize"],
         "rprop" => &["lr", "etas", "step_sizes", "maximize"],
         "lion" => &["lr", "betas", "weight_decay", "maximize"],
+        "adafactor" => &["lr", "beta2_decay", "eps", "d", "weight_decay", "maximize"],
         _ => return None,
     })
 }
@@ -230,6 +239,9 @@ pub fn build(name: &str, hyper: &Map<String, Value>) -> Result<Box<dyn Optimizer
             ));
         }
     }
+    if let Some(built) = build_matrix(name, hyper, None) {
+        return built;
+    }
     let h = Hyper(hyper);
     // PyTorch's `weight_decay` is an L2 term, default 0, for all but AdamW.
     let l2 =
@@ -368,6 +380,72 @@ fn build_matrix(
     hyper: &Map<String, Value>,
     shape: Shape,
 ) -> Option<Result<Box<dyn Optimizer>, String>> {
-    let _ = (name, hyper, shape);
-    None
+    let h = Hyper(hyper);
+    let hyper_error = |e: crate::error::HyperError| {
+        format!(
+            "hyper.{}: {} is outside its valid range {}",
+            e.param, e.value, e.range
+        )
+    };
+    match name {
+        "adafactor" => Some((|| {
+            check_keys(name, hyper)?;
+            let d = AdafactorConfig::default();
+            let config = AdafactorConfig {
+                lr: h.float("lr", d.lr)?,
+                beta2_decay: h.float("beta2_decay", d.beta2_decay)?,
+                eps: h.nullable_pair("eps", d.eps)?,
+                d: h.float("d", d.d)?,
+                weight_decay: h.float("weight_decay", d.weight_decay)?,
+                maximize: h.flag("maximize", d.maximize)?,
+            };
+            Adafactor::new(config, shape)
+                .map(|o| Box::new(o) as Box<dyn Optimizer>)
+                .map_err(hyper_error)
+        })()),
+        _ => None,
+    }
+}
+
+/// Refuses a `hyper` key that `name` does not take.
+fn check_keys(name: &str, hyper: &Map<String, Value>) -> Result<(), String> {
+    let allowed = keys(name).unwrap_or(&[]);
+    for key in hyper.keys() {
+        if !allowed.contains(&key.as_str()) {
+            return Err(format!(
+                "hyper.{key}: unknown key for {name} (expected one of {})",
+                allowed.join(", ")
+            ));
+        }
+    }
+    Ok(())
+}
+
+impl Hyper<'_> {
+    /// A pair whose first entry may be `null` (Adafactor's `eps`).
+    fn nullable_pair(
+        &self,
+        key: &str,
+        default: (Option<f64>, f64),
+    ) -> Result<(Option<f64>, f64), String> {
+        match self.0.get(key) {
+            None => Ok(default),
+            Some(Value::Array(a)) if a.len() == 2 => {
+                let first = match &a[0] {
+                    Value::Null => None,
+                    x => Some(
+                        x.as_f64()
+                            .ok_or_else(|| format!("hyper.{key}[0]: expected a number or null"))?,
+                    ),
+                };
+                let second = a[1]
+                    .as_f64()
+                    .ok_or_else(|| format!("hyper.{key}[1]: expected a number"))?;
+                Ok((first, second))
+            }
+            Some(_) => Err(format!(
+                "hyper.{key}: expected an array [number or null, number]"
+            )),
+        }
+    }
 }

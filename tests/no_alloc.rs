@@ -259,3 +259,24 @@ fn refused_first_steps() {
     assert_eq!(info.bytes_current, 0, "{info:?}");
     assert!(adam.state().is_none());
 }
+
+/// Adafactor computes into scratch buffers made on the first step.
+#[test]
+fn adafactor_steps_do_not_allocate() {
+    use descent::optim::{Adafactor, AdafactorConfig};
+    let (mut params, grads) = inputs();
+    let n = params.len();
+    for shape in [None, Some([1, n])] {
+        let mut opt = Adafactor::new(AdafactorConfig::default(), shape).unwrap();
+        opt.step(&mut params, &grads[0]).expect("first step");
+        let mut bad = grads[1].clone();
+        bad[0] = 1e300;
+        let info = allocation_counter::measure(|| {
+            for g in &grads {
+                black_box(opt.step(black_box(&mut params), black_box(g))).expect("good step");
+            }
+            assert!(opt.step(black_box(&mut params), black_box(&bad)).is_err());
+        });
+        assert_eq!(info.count_total, 0, "{shape:?}: {info:?}");
+    }
+}

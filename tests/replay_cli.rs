@@ -709,3 +709,43 @@ fn shape_is_checked_against_the_length() {
         replay_err(bad, &["shape"]);
     }
 }
+
+/// Adafactor's `eps` takes `null` first; a matrix and a vector of the same
+/// entries step differently (the matrix is factored).
+#[test]
+fn adafactor_eps_and_shape() {
+    let vector = r#"{"optimizer":"adafactor","hyper":{"eps":[null,0.001]},"params":[1,2,3,4,5,6],"grads":[[1,-1,0.5,2,-2,0.5]]}"#;
+    let matrix = r#"{"optimizer":"adafactor","hyper":{"eps":[null,0.001]},"shape":[2,3],"params":[1,2,3,4,5,6],"grads":[[1,-1,0.5,2,-2,0.5]]}"#;
+    assert_ne!(replay_ok(vector), replay_ok(matrix));
+    replay_ok(
+        r#"{"optimizer":"adafactor","hyper":{"eps":[1e-30,0.001],"d":2,"beta2_decay":-0.5,"weight_decay":0.1,"maximize":true},"shape":[6],"params":[1,2,3,4,5,6],"grads":[[1,-1,0.5,2,-2,0.5]]}"#,
+    );
+    for (bad, name) in [
+        (
+            r#"{"optimizer":"adafactor","hyper":{"eps":[-1,0.001]},"params":[1],"grads":[]}"#,
+            "hyper.eps[0]",
+        ),
+        (
+            r#"{"optimizer":"adafactor","hyper":{"eps":[null,null]},"params":[1],"grads":[]}"#,
+            "hyper.eps[1]",
+        ),
+        (
+            r#"{"optimizer":"adafactor","hyper":{"eps":0.1},"params":[1],"grads":[]}"#,
+            "hyper.eps",
+        ),
+        (
+            r#"{"optimizer":"adafactor","hyper":{"d":0.5},"params":[1],"grads":[]}"#,
+            "hyper.d",
+        ),
+        (
+            r#"{"optimizer":"adafactor","hyper":{"beta2_decay":0.1},"params":[1],"grads":[]}"#,
+            "hyper.beta2_decay",
+        ),
+        (
+            r#"{"optimizer":"adafactor","hyper":{"betas":[0.9,0.9]},"params":[1],"grads":[]}"#,
+            "hyper.betas",
+        ),
+    ] {
+        replay_err(bad, &[name]);
+    }
+}

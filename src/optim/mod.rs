@@ -28,6 +28,7 @@ use nalgebra::DVector;
 use crate::error::{HyperError, StepError};
 
 pub mod adadelta;
+pub mod adafactor;
 pub mod adagrad;
 pub mod adam;
 pub mod decay;
@@ -40,6 +41,7 @@ pub mod scalar;
 pub mod sgd;
 
 pub use adadelta::{Adadelta, AdadeltaConfig, AdadeltaState};
+pub use adafactor::{Adafactor, AdafactorConfig, AdafactorState};
 pub use adagrad::{Adagrad, AdagradConfig, AdagradState};
 pub use adam::{Adam, AdamConfig, AdamState, Amsgrad};
 pub use decay::WeightDecay;
