@@ -21,12 +21,13 @@ use nalgebra::DVector;
 use serde_json::{Map, Value};
 
 use crate::optim::{
-    AdadeltaConfig, Adafactor, AdafactorConfig, AdagradConfig, AdamConfig, Amsgrad, LionConfig,
-    Optim, Optimizer, RmsPropConfig, RpropConfig, Rule, SgdConfig, WeightDecay,
+    AdadeltaConfig, Adafactor, AdafactorConfig, AdagradConfig, AdamConfig, AdjustLr, Amsgrad,
+    LionConfig, Muon, MuonConfig, Optim, Optimizer, RmsPropConfig, RpropConfig, Rule, SgdConfig,
+    WeightDecay,
 };
 
 /// The optimizers `replay` knows, by PyTorch's class name in lower case.
-pub const OPTIMIZERS: [&str; 9] = [
+pub const OPTIMIZERS: [&str; 10] = [
     "sgd",
     "adagrad",
     "rmsprop",
@@ -36,6 +37,7 @@ pub const OPTIMIZERS: [&str; 9] = [
     "rprop",
     "lion",
     "adafactor",
+    "muon",
 ];
 
 /// The `hyper` keys each optimizer accepts: PyTorch's constructor arguments.
@@ -79,6 +81,16 @@ pub fn keys(optimizer: &str) -> Option<&'static [&'static str]> {
         "adamw" => &["lr", "betas", "eps", "weight_decay", "amsgrad", "maximize"],
         "rprop" => &["lr", "etas", "step_sizes", "maximize"],
         "lion" => &["lr", "betas", "weight_decay", "maximize"],
+        "muon" => &[
+            "lr",
+            "weight_decay",
+            "momentum",
+            "nesterov",
+            "ns_coefficients",
+            "eps",
+            "ns_steps",
+            "adjust_lr_fn",
+        ],
         "adafactor" => &["lr", "beta2_decay", "eps", "d", "weight_decay", "maximize"],
         _ => return None,
     })
@@ -403,6 +415,43 @@ fn build_matrix(
                 .map(|o| Box::new(o) as Box<dyn Optimizer>)
                 .map_err(hyper_error)
         })()),
+        "muon" => Some((|| {
+            check_keys(name, hyper)?;
+            let Some(shape) = shape else {
+                return Err(
+                    "shape: muon needs a matrix parameter: give \"shape\": [rows, cols]".into(),
+                );
+            };
+            let d = MuonConfig::default();
+            let config = MuonConfig {
+                lr: h.float("lr", d.lr)?,
+                weight_decay: h.float("weight_decay", d.weight_decay)?,
+                momentum: h.float("momentum", d.momentum)?,
+                nesterov: h.flag("nesterov", d.nesterov)?,
+                ns_coefficients: h.triple("ns_coefficients", d.ns_coefficients)?,
+                eps: h.float("eps", d.eps)?,
+                ns_steps: match hyper.get("ns_steps") {
+                    None => d.ns_steps,
+                    Some(v) => v
+                        .as_u64()
+                        .and_then(|k| u32::try_from(k).ok())
+                        .ok_or("hyper.ns_steps: expected a non-negative integer")?,
+                },
+                adjust_lr_fn: match hyper.get("adjust_lr_fn") {
+                    None | Some(Value::Null) => d.adjust_lr_fn,
+                    Some(Value::String(f)) => AdjustLr::parse(f).ok_or_else(|| {
+                        format!(
+                            "hyper.adjust_lr_fn: unknown {f:?} (expected original, \
+                             match_rms_adamw, spectral_unclamped or null)"
+                        )
+                    })?,
+                    Some(_) => return Err("hyper.adjust_lr_fn: expected a string or null".into()),
+                },
+            };
+            Muon::new(config, shape)
+                .map(|o| Box::new(o) as Box<dyn Optimizer>)
+                .map_err(hyper_error)
+        })()),
         _ => None,
     }
 }
@@ -422,6 +471,21 @@ fn check_keys(name: &str, hyper: &Map<String, Value>) -> Result<(), String> {
 }
 
 impl Hyper<'_> {
+    /// Three numbers (Muon's `ns_coefficients`).
+    fn triple(&self, key: &str, default: (f64, f64, f64)) -> Result<(f64, f64, f64), String> {
+        match self.0.get(key) {
+            None => Ok(default),
+            Some(Value::Array(a)) if a.len() == 3 => {
+                let x = |i: usize| {
+                    a[i].as_f64()
+                        .ok_or_else(|| format!("hyper.{key}[{i}]: expected a number"))
+                };
+                Ok((x(0)?, x(1)?, x(2)?))
+            }
+            Some(_) => Err(format!("hyper.{key}: expected an array of three numbers")),
+        }
+    }
+
     /// A pair whose first entry may be `null` (Adafactor's `eps`).
     fn nullable_pair(
         &self,

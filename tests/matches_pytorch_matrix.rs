@@ -7,6 +7,12 @@
 //! a `descent replay` request plus `expected`, PyTorch's parameters after every
 //! step; it runs here through [`descent::replay::replay`].
 
+//! # Muon: bit for bit
+//!
+//! PyTorch runs Muon's Newton–Schulz iteration in bfloat16. The crate emulates
+//! each of its roundings (see `src/optim/muon.rs`), and the rest of the step is
+//! float64 in PyTorch's order, so every iterate must be bit-identical.
+//!
 //! # Adafactor: tolerance
 //!
 //! Entry i of the iterate at step t must satisfy `|ours - torch| <= 1e-12 *
@@ -146,4 +152,16 @@ fn adafactor_matches_pytorch() {
         100 * same_all >= 80 * all_all,
         "adafactor: {same_all}/{all_all} identical"
     );
+}
+
+// claim: muon-matches-pytorch-bfloat16
+/// Every Muon case bit for bit: the emulated bfloat16 Newton–Schulz iteration
+/// rounds exactly where PyTorch's does.
+#[test]
+fn muon_matches_pytorch_bit_for_bit() {
+    let results = compare("muon");
+    assert_eq!(results.len(), 5, "every fixture case is checked");
+    for (name, worst, same, all) in results {
+        assert_eq!(same, all, "muon / {name}: worst {worst:e} * scale");
+    }
 }

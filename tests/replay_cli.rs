@@ -749,3 +749,50 @@ fn adafactor_eps_and_shape() {
         replay_err(bad, &[name]);
     }
 }
+
+/// Muon needs a two-dimensional `shape`, and takes PyTorch's argument names.
+#[test]
+fn muon_requires_a_matrix() {
+    replay_ok(
+        r#"{"optimizer":"muon","hyper":{"lr":0.02,"ns_coefficients":[3.4445,-4.775,2.0315],"ns_steps":3,"adjust_lr_fn":"match_rms_adamw","nesterov":false},"shape":[2,3],"params":[1,2,3,4,5,6],"grads":[[1,-1,0.5,2,-2,0.5]]}"#,
+    );
+    replay_ok(
+        r#"{"optimizer":"muon","hyper":{"adjust_lr_fn":null},"shape":[3,2],"params":[1,2,3,4,5,6],"grads":[[1,-1,0.5,2,-2,0.5]]}"#,
+    );
+    for (bad, name) in [
+        (
+            r#"{"optimizer":"muon","params":[1,2,3,4],"grads":[]}"#,
+            "shape",
+        ),
+        (
+            r#"{"optimizer":"muon","shape":[4],"params":[1,2,3,4],"grads":[]}"#,
+            "shape",
+        ),
+        (
+            r#"{"optimizer":"muon","shape":[3,2],"params":[1,2,3,4],"grads":[]}"#,
+            "shape",
+        ),
+        (
+            r#"{"optimizer":"muon","hyper":{"adjust_lr_fn":"none"},"shape":[2,2],"params":[1,2,3,4],"grads":[]}"#,
+            "hyper.adjust_lr_fn",
+        ),
+        (
+            r#"{"optimizer":"muon","hyper":{"ns_steps":2.5},"shape":[2,2],"params":[1,2,3,4],"grads":[]}"#,
+            "hyper.ns_steps",
+        ),
+        (
+            r#"{"optimizer":"muon","hyper":{"ns_steps":100},"shape":[2,2],"params":[1,2,3,4],"grads":[]}"#,
+            "hyper.ns_steps",
+        ),
+        (
+            r#"{"optimizer":"muon","hyper":{"ns_coefficients":[1,2]},"shape":[2,2],"params":[1,2,3,4],"grads":[]}"#,
+            "hyper.ns_coefficients",
+        ),
+        (
+            r#"{"optimizer":"muon","hyper":{"maximize":true},"shape":[2,2],"params":[1,2,3,4],"grads":[]}"#,
+            "hyper.maximize",
+        ),
+    ] {
+        replay_err(bad, &[name]);
+    }
+}
