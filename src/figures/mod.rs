@@ -18,6 +18,7 @@ use crate::optim::Optimizer;
 use crate::problems::Objective;
 
 mod first_order;
+mod newer;
 mod quasi_newton;
 mod second_order;
 
@@ -73,6 +74,9 @@ pub fn all() -> Result<Vec<Figure>, FigureError> {
         second_order::fisher_fields()?,
         second_order::units()?,
         quasi_newton::lbfgs_rosenbrock()?,
+        newer::lion_drift()?,
+        newer::adafactor_factored()?,
+        newer::muon_quintic()?,
     ])
 }
 
