@@ -157,3 +157,48 @@ fn hyperparameters_out_of_range_are_named() {
     }
     assert!(Adafactor::new(d, None).is_ok());
 }
+
+// claim: adafactor-docs-decay-overwritten
+/// PyTorch's documented box decays `theta_t <- theta_{t-1} - lr lambda
+/// theta_{t-1}` and then sets `theta_t <- theta_{t-1} - alpha_t U_t`, from
+/// `theta_{t-1}` again, which discards the decay. The code (and the fixture case
+/// `weight_decay`, matched by `adafactor_matches_pytorch`) keeps both: the step
+/// with decay differs from the box's literal step, which equals the step
+/// without decay, by `-lr lambda theta_{t-1}`.
+#[test]
+fn the_documented_box_drops_the_decay() {
+    let (lr, lambda) = (0.01, 0.1);
+    let theta0 = theta0();
+    let g = grad(1);
+    let mut with = Adafactor::new(
+        AdafactorConfig {
+            lr,
+            weight_decay: lambda,
+            ..AdafactorConfig::default()
+        },
+        Some([ROWS, COLS]),
+    )
+    .unwrap();
+    let mut literal = Adafactor::new(
+        AdafactorConfig {
+            lr,
+            ..AdafactorConfig::default()
+        },
+        Some([ROWS, COLS]),
+    )
+    .unwrap();
+    let (mut a, mut b) = (theta0.clone(), theta0.clone());
+    with.step(&mut a, &g).unwrap();
+    literal.step(&mut b, &g).unwrap();
+    for k in 0..ROWS * COLS {
+        let expected = -lr * lambda * theta0[k];
+        // Each side rounds a handful of times on numbers below 2 in size:
+        // 1e-15 absolute covers them.
+        assert!(
+            ((a[k] - b[k]) - expected).abs() <= 1e-15,
+            "entry {k}: {} vs {expected}",
+            a[k] - b[k]
+        );
+        assert!(expected.abs() > 1e-5, "the decay is visible");
+    }
+}

@@ -150,3 +150,37 @@ fn lion_moves_every_coordinate_by_lr() {
         }
     }
 }
+
+// claim: lion-drifts-on-zero-mean-minibatches
+/// On Hinton's minibatch sequence (+0.1 nine times, then -0.9; mean zero),
+/// Lion with its default betas moves every epoch by exactly `-8 lr` (nine steps
+/// down, one up): the momentum never grows large enough to flip the sign of
+/// `0.1 (0.1) + 0.9 m`.
+#[test]
+fn lion_drifts_on_zero_mean_minibatches() {
+    use descent::problems::minibatch_sign::MinibatchSign;
+    let lr = 0.01;
+    let problem = MinibatchSign::hinton(1).unwrap();
+    let mut opt = Lion::new(LionConfig {
+        lr,
+        weight_decay: 0.0,
+        ..LionConfig::default()
+    })
+    .unwrap();
+    let mut theta = DVector::from_element(1, 0.0);
+    let mut k = 0;
+    for epoch in 0..50 {
+        let start = theta[0];
+        for _ in 0..10 {
+            opt.step(&mut theta, &problem.gradient(k)).unwrap();
+            k += 1;
+        }
+        // Ten additions of +-lr to numbers below 5 in size: each rounds by at
+        // most half an ulp of 5, so 10 * 2^-52 * 5 bounds the sum's error.
+        let moved = theta[0] - start;
+        assert!(
+            (moved + 8.0 * lr).abs() <= 10.0 * 5.0 * f64::EPSILON,
+            "epoch {epoch}: moved {moved}"
+        );
+    }
+}
