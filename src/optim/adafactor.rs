@@ -208,7 +208,6 @@ impl Optimizer for Adafactor {
         self.step_slice(params.as_mut_slice(), grad.as_slice())
     }
 
-    // ANCHOR: update
     fn step_slice(&mut self, theta: &mut [f64], grad: &[f64]) -> Result<(), StepError> {
         let n = theta.len();
         if grad.len() != n {
@@ -230,6 +229,7 @@ impl Optimizer for Adafactor {
         if let Some((index, &value)) = grad.iter().enumerate().find(|(_, g)| !g.is_finite()) {
             return Err(StepError::NonFiniteGradient { index, value });
         }
+        // ANCHOR: update
         let cfg = self.config;
         let sign = if cfg.maximize { -1.0 } else { 1.0 };
         let g = |i: usize| sign * grad[i];

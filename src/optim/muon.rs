@@ -364,7 +364,6 @@ impl Optimizer for Muon {
         self.step_slice(params.as_mut_slice(), grad.as_slice())
     }
 
-    // ANCHOR: update
     fn step_slice(&mut self, theta: &mut [f64], grad: &[f64]) -> Result<(), StepError> {
         let [rows, cols] = self.shape;
         let n = rows * cols;
@@ -380,6 +379,7 @@ impl Optimizer for Muon {
         if let Some((index, &value)) = grad.iter().enumerate().find(|(_, g)| !g.is_finite()) {
             return Err(StepError::NonFiniteGradient { index, value });
         }
+        // ANCHOR: update
         let cfg = self.config;
         let (buf, mixed) = (&mut self.buf, &mut self.mixed);
         // B <- lerp(B, g, 1 - mu); M <- lerp(g, B, mu) or B.
