@@ -202,3 +202,23 @@ fn the_documented_box_drops_the_decay() {
         assert!(expected.abs() > 1e-5, "the decay is visible");
     }
 }
+
+// claim: exercise-adafactor-3
+/// Exercise 3 of the Adafactor chapter: `beta2_t = 1 - t^-0.8` is 0 at t = 1,
+/// about 0.842 at t = 10 and 0.996 at t = 1000, a memory of about 251 steps.
+#[test]
+fn exercise_adafactor_3_beta2_schedule() {
+    let beta2 = |t: f64| 1.0 - t.powf(AdafactorConfig::default().beta2_decay);
+    assert_eq!(beta2(1.0), 0.0);
+    // The answers are rounded to three digits in the text: 5e-4 is their rounding.
+    assert!((beta2(10.0) - 0.842).abs() < 5e-4, "{}", beta2(10.0));
+    assert!((beta2(1000.0) - 0.996).abs() < 5e-4, "{}", beta2(1000.0));
+    let memory = 1.0 / (1.0 - beta2(1000.0));
+    assert!((memory - 251.0).abs() < 0.5, "{memory}");
+    // The optimizer's first average is g^2 itself (weight 1 at t = 1).
+    let mut opt = Adafactor::new(AdafactorConfig::default(), None).unwrap();
+    let mut theta = DVector::from_vec(vec![1.0, -2.0]);
+    opt.step(&mut theta, &DVector::from_vec(vec![3.0, 0.5]))
+        .unwrap();
+    assert_eq!(opt.second_moment().unwrap(), vec![9.0, 0.25]);
+}

@@ -176,3 +176,33 @@ fn the_documented_buffer_is_not_the_code_buffer() {
         assert!((code[i] / w - boxed).abs() <= 1e-15 * boxed.abs().max(1.0));
     }
 }
+
+// claim: exercise-muon-1
+/// Exercise 1 of the Muon chapter: `p(1) = 0.701`, `p'(0) = 3.4445`,
+/// `p'(1) = -0.723` for PyTorch's quintic; the cubic has `p(1) = 1`, `p'(1) = 0`;
+/// the quintic's fixed point near 1 is 0.868, where `p' ~ -1.58` (repelling).
+#[test]
+fn exercise_muon_1_quintic_fixed_points() {
+    use descent::optim::muon::quintic;
+    let torch = (3.4445, -4.7750, 2.0315);
+    let slope = |(a, b, c): (f64, f64, f64), s: f64| a + 3.0 * b * s * s + 5.0 * c * s.powi(4);
+    // A handful of roundings on numbers below 15: 1e-12 is far above them.
+    let close = |x: f64, y: f64| (x - y).abs() <= 1e-12;
+    assert!(close(quintic(torch, 1, 1.0), 0.701));
+    assert!(close(slope(torch, 0.0), 3.4445));
+    assert!(close(slope(torch, 1.0), -0.723));
+    let cubic = (1.5, -0.5, 0.0);
+    assert!(close(quintic(cubic, 1, 1.0), 1.0) && close(slope(cubic, 1.0), 0.0));
+    // The fixed point: bisect p(s) - s on [0.8, 0.95] (p(0.8) > 0.8, p(0.95) < 0.95).
+    let (mut lo, mut hi) = (0.8, 0.95);
+    for _ in 0..60 {
+        let mid = 0.5 * (lo + hi);
+        if quintic(torch, 1, mid) > mid {
+            lo = mid;
+        } else {
+            hi = mid;
+        }
+    }
+    assert!((lo - 0.868).abs() < 5e-4, "{lo}");
+    assert!(slope(torch, lo) < -1.0, "repelling: {}", slope(torch, lo));
+}
