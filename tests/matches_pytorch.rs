@@ -433,8 +433,8 @@ fn matches_pytorch_rprop() {
     check("rprop");
 }
 
-/// Every optimizer `replay` knows has its fixture file, and there is no stray one,
-/// so a fixture cannot go missing without a failure.
+/// Every PyTorch optimizer `replay` knows has its fixture file, so a fixture
+/// cannot go missing without a failure.
 // claim: matches-pytorch
 #[test]
 fn matches_pytorch_fixtures_cover_every_optimizer() {
@@ -449,17 +449,17 @@ fn matches_pytorch_fixtures_cover_every_optimizer() {
         .filter(|f| f.ends_with(".json"))
         .collect();
     files.sort();
-    let mut want: Vec<String> = descent::replay::OPTIMIZERS
-        .iter()
-        .map(|o| format!("{o}.json"))
-        .collect();
-    want.sort();
-    assert_eq!(files, want);
-    assert_eq!(descent::replay::OPTIMIZERS.len(), 7);
-    for optimizer in descent::replay::OPTIMIZERS {
+    // Lion is Optax's (tests/lion.rs); `lbfgs.json` holds `descent run`
+    // trajectories (tests/lbfgs.rs).
+    let torch_optimizers = descent::replay::OPTIMIZERS.iter().filter(|o| **o != "lion");
+    for o in torch_optimizers.clone() {
+        let file = format!("{o}.json");
+        assert!(files.contains(&file), "{file} is missing");
+    }
+    for optimizer in torch_optimizers {
         let fixture = load(optimizer);
         assert!(
-            fixture.cases.iter().all(|c| c.optimizer == optimizer),
+            fixture.cases.iter().all(|c| c.optimizer == *optimizer),
             "{optimizer}.json holds a case of another optimizer"
         );
     }
