@@ -14,9 +14,11 @@
 use descent::problems::Objective;
 use descent::problems::logcosh::{HESSIAN_LIPSCHITZ, LogCosh, log_cosh};
 use descent::problems::minibatch_sign::{BATCHES, MinibatchSign};
+use descent::problems::noisy::{Median, NoisyQuadratic};
 use descent::problems::online::ReddiOnline;
 use descent::problems::quadratic::{ProblemError, Quadratic, SplitMix64};
 use descent::problems::rosenbrock::Rosenbrock;
+use descent::problems::saddle::Saddle;
 use nalgebra::{DMatrix, DVector};
 use num_dual::DualNum;
 use proptest::prelude::*;
@@ -538,4 +540,140 @@ fn minibatch_sign_refuses_bad_input() {
             ..
         })
     ));
+}
+
+// ---- Saddle --------------------------------------------------------------------
+
+proptest! {
+    #![proptest_config(config())]
+
+    /// Doc formulas: grad = (a x, y - s tanh y), Hess = diag(a, 1 - s sech^2 y),
+    /// and every Hessian entry lies within the smoothness constant.
+    #[test]
+    fn saddle_derivatives_match_num_dual(
+        a in 0.01f64..10.0, s in 0.0f64..5.0, x in -20.0f64..20.0, y in -20.0f64..20.0,
+    ) {
+        let f = Saddle::new(a, s).unwrap();
+        let theta = DVector::from_vec(vec![x, y]);
+        let (_, g, h) = f.value_gradient_hessian(&theta);
+        let t = y.tanh();
+        // k = 8 operations; M = a|x| for the first entry, |y| + s for the second.
+        prop_assert!((g[0] - a * x).abs() <= 2.0 * 8.0 * EPS * a * x.abs());
+        prop_assert!((g[1] - (y - s * t)).abs() <= 2.0 * 8.0 * EPS * (y.abs() + s));
+        prop_assert_eq!(h[(0, 1)], 0.0);
+        prop_assert_eq!(h[(1, 0)], 0.0);
+        prop_assert!((h[(0, 0)] - a).abs() <= 2.0 * 8.0 * EPS * a);
+        // M = 1 + 2 s (sech^2 = 1 - tanh^2 cancels: absolute error 2 eps s).
+        let hand = 1.0 - s * (1.0 - t * t);
+        prop_assert!((h[(1, 1)] - hand).abs() <= 2.0 * 8.0 * EPS * (1.0 + 2.0 * s));
+        let ell = f.smoothness();
+        prop_assert!(h[(0, 0)].abs() <= ell * (1.0 + 16.0 * EPS));
+        prop_assert!(h[(1, 1)].abs() <= ell * (1.0 + 16.0 * EPS) + 16.0 * EPS * s);
+    }
+}
+
+#[test]
+fn saddle_critical_points() {
+    for s in [1.5, 2.0, 3.0, 5.0] {
+        let f = Saddle::new(1.0, s).unwrap();
+        // The origin: gradient exactly 0 (tanh 0 = 0), curvature 1 - s < 0.
+        let (v, g, h) = f.value_gradient_hessian(&DVector::zeros(2));
+        assert_eq!(v, 0.0);
+        assert_eq!(g, DVector::zeros(2));
+        assert!((h[(1, 1)] - f.saddle_curvature()).abs() <= 4.0 * EPS * s);
+        // The minimizer: y* = s tanh y* to rounding (a fixed point of the
+        // computed map, so within a few eps of y*), gradient ~ 0, curvature > 0.
+        let y = f.minimizer_y();
+        assert!(y > 0.0 && (y - s * y.tanh()).abs() <= 4.0 * EPS * y);
+        let (v, g, h) = f.value_gradient_hessian(&DVector::from_vec(vec![0.0, y]));
+        assert!(g[1].abs() <= 8.0 * EPS * (y + s));
+        assert!(h[(1, 1)] > 0.0);
+        assert!((v - f.min_value()).abs() <= 8.0 * EPS * (y * y + s * y));
+        // It is the minimum: no grid point is lower.
+        for i in -40..=40 {
+            for j in -40..=40 {
+                let p = DVector::from_vec(vec![i as f64 / 8.0, j as f64 / 8.0]);
+                assert!(f.value(&p) >= f.min_value() - 8.0 * EPS * (25.0 + s * 5.0));
+            }
+        }
+    }
+    // s <= 1: convex, the origin is the minimum.
+    let f = Saddle::new(2.0, 0.5).unwrap();
+    assert_eq!(f.minimizer_y(), 0.0);
+    assert_eq!(f.min_value(), 0.0);
+}
+
+#[test]
+fn saddle_refuses_bad_input() {
+    for (a, s, param) in [
+        (0.0, 2.0, "a"),
+        (-1.0, 2.0, "a"),
+        (f64::NAN, 2.0, "a"),
+        (1.0, -0.5, "s"),
+        (1.0, f64::INFINITY, "s"),
+    ] {
+        match Saddle::new(a, s) {
+            Err(ProblemError::Invalid { param: p, .. }) => assert_eq!(p, param),
+            other => panic!("{a}, {s}: {other:?}"),
+        }
+    }
+    let f = Saddle::new(1.0, 2.0).unwrap();
+    assert!(f.value(&DVector::zeros(3)).is_nan());
+}
+
+// ---- Noisy problems ------------------------------------------------------------
+
+#[test]
+fn noisy_problems_sample_unbiased_gradients() {
+    // NoisyQuadratic: g - mu theta = sigma xi exactly up to one rounding; over
+    // 20000 draws the mean of xi is within 4.5/sqrt(20000) of 0 and its mean
+    // square within 4.5 sqrt(2/20000) of 1 (standard errors of a normal sample).
+    let f = NoisyQuadratic::new(2.0, 0.5, 3).unwrap();
+    let theta = DVector::from_vec(vec![1.0, -2.0, 0.25]);
+    let mut rng = SplitMix64::new(9);
+    let (mut sum, mut sum_sq) = (0.0, 0.0);
+    let draws = 20_000;
+    for _ in 0..draws {
+        let g = f.sample_gradient(&theta, &mut rng);
+        let xi = (g[0] - 2.0) / 0.5;
+        sum += xi;
+        sum_sq += xi * xi;
+    }
+    let n = draws as f64;
+    assert!((sum / n).abs() <= 4.5 / n.sqrt());
+    assert!((sum_sq / n - 1.0).abs() <= 4.5 * (2.0 / n).sqrt());
+    assert_eq!(f.gradient(&theta), &theta * 2.0);
+    // Median: the three points come up equally often, and the sampled sign is
+    // sign(theta - z) with sign(0) = 0.
+    let mut counts = [0usize; 3];
+    for _ in 0..30_000 {
+        let g = Median.sample_gradient(&DVector::from_element(1, 0.0), &mut rng)[0];
+        counts[(g + 1.0) as usize] += 1;
+    }
+    // Each count is binomial(30000, 1/3): standard deviation 81.6.
+    for c in counts {
+        assert!((c as f64 - 10_000.0).abs() <= 4.5 * 81.65, "{counts:?}");
+    }
+    assert_eq!(
+        Median.value(&DVector::from_element(1, 0.0)),
+        Median::MIN_VALUE
+    );
+    assert_eq!(Median.value(&DVector::from_element(1, 0.5)), 2.5 / 3.0);
+}
+
+#[test]
+fn noisy_problems_refuse_bad_input() {
+    for (mu, sigma, dim, param) in [
+        (0.0, 1.0, 1, "mu"),
+        (f64::NAN, 1.0, 1, "mu"),
+        (1.0, -1.0, 1, "sigma"),
+        (1.0, f64::INFINITY, 1, "sigma"),
+        (1.0, 1.0, 0, "dim"),
+    ] {
+        match NoisyQuadratic::new(mu, sigma, dim) {
+            Err(ProblemError::Invalid { param: p, .. }) => assert_eq!(p, param),
+            other => panic!("{mu}, {sigma}, {dim}: {other:?}"),
+        }
+    }
+    assert!(Median.value(&DVector::zeros(2)).is_nan());
 }

@@ -17,7 +17,10 @@ use plotters::prelude::*;
 use crate::optim::Optimizer;
 use crate::problems::Objective;
 
+mod adaptive;
 mod first_order;
+mod foundations;
+mod momentum;
 mod newer;
 mod quasi_newton;
 mod second_order;
@@ -69,7 +72,12 @@ pub fn all() -> Result<Vec<Figure>, FigureError> {
         first_order::paths_rosenbrock()?,
         first_order::reddi()?,
         first_order::rprop_drift()?,
+        momentum::momentum_rates()?,
+        adaptive::adaptive_rates()?,
         first_order::weight_decay()?,
+        foundations::gd_rates()?,
+        foundations::saddle_escape()?,
+        foundations::sgd_noise()?,
         second_order::newton_vs_gd()?,
         second_order::fisher_fields()?,
         second_order::units()?,

@@ -10,10 +10,12 @@ use nalgebra::{DMatrix, DVector};
 pub mod gaussian;
 pub mod logcosh;
 pub mod minibatch_sign;
+pub mod noisy;
 pub mod online;
 pub mod quadratic;
 pub mod regression;
 pub mod rosenbrock;
+pub mod saddle;
 use num_dual::{Dual2DVec64, DualDVec64, DualNum};
 
 /// A scalar objective `f: R^n -> R`, written once for every number type.

@@ -442,6 +442,7 @@ impl Newton {
     // ANCHOR_END: step
 }
 
+// ANCHOR: solve
 /// The outcome of one Cholesky solve of `(H + lambda I) p = -g`.
 enum Solve {
     /// A finite `p` with `g.p < 0`, and that slope.
@@ -486,6 +487,7 @@ fn solve(h: &DMatrix<f64>, lambda: f64, g: &DVector<f64>) -> Solve {
         Solve::NotDescent(slope)
     }
 }
+// ANCHOR_END: solve
 
 /// The Euclidean norm, computed on a copy scaled by the largest entry so that
 /// squaring neither underflows nor overflows (nalgebra's `norm` returns 0 for a
