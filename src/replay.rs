@@ -8,6 +8,12 @@
 //!  "params": [1.0, -2.0], "grads": [[0.5, 0.25], [0.1, -0.3]]}
 //! ```
 //!
+//! A request may add `"shape": [rows, cols]`: then `params` and every gradient row
+//! are that matrix flattened row-major, and `rows * cols` must equal their length
+//! (`"shape": [n]` says the parameter is a vector). Adafactor factors a matrix's
+//! second moment by rows and columns; Muon requires a matrix; the other
+//! optimizers act entry by entry and only check the shape.
+//!
 //! Response: `{"params": [[...], [...]]}`, the parameters after each step. Numbers
 //! are read and written so that every `f64` round-trips exactly.
 //!
@@ -32,14 +38,27 @@ use crate::schedule::{
 use crate::clip::{self, NormType};
 use crate::error::HyperError;
 use crate::optim::{
-    AdadeltaConfig, AdagradConfig, AdamConfig, AdamaxConfig, Amsgrad, AsgdConfig, NAdamConfig,
-    Optim, Optimizer, RAdamConfig, RmsPropConfig, RpropConfig, Rule, SgdConfig, WeightDecay,
+    AdadeltaConfig, Adafactor, AdafactorConfig, AdagradConfig, AdamConfig, AdamaxConfig, AdjustLr,
+    Amsgrad, AsgdConfig, LionConfig, Muon, MuonConfig, NAdamConfig, Optim, Optimizer, RAdamConfig,
+    RmsPropConfig, RpropConfig, Rule, SgdConfig, WeightDecay,
 };
 
 /// The optimizers `replay` knows, by PyTorch's class name in lower case.
-pub const OPTIMIZERS: [&str; 11] = [
-    "sgd", "adagrad", "rmsprop", "adadelta", "adam", "adamw", "rprop", "asgd", "adamax", "nadam",
+pub const OPTIMIZERS: [&str; 14] = [
+    "sgd",
+    "adagrad",
+    "rmsprop",
+    "adadelta",
+    "adam",
+    "adamw",
+    "rprop",
+    "asgd",
+    "adamax",
+    "nadam",
     "radam",
+    "lion",
+    "adafactor",
+    "muon",
 ];
 
 /// The `hyper` keys each optimizer accepts: PyTorch's constructor arguments.
@@ -101,6 +120,18 @@ pub fn keys(optimizer: &str) -> Option<&'static [&'static str]> {
             "decoupled_weight_decay",
             "maximize",
         ],
+        "lion" => &["lr", "betas", "weight_decay", "maximize"],
+        "muon" => &[
+            "lr",
+            "weight_decay",
+            "momentum",
+            "nesterov",
+            "ns_coefficients",
+            "eps",
+            "ns_steps",
+            "adjust_lr_fn",
+        ],
+        "adafactor" => &["lr", "beta2_decay", "eps", "d", "weight_decay", "maximize"],
         _ => return None,
     })
 }
@@ -112,11 +143,12 @@ pub fn replay(request: &str) -> Result<String, String> {
     let Value::Object(request) = request else {
         return Err("the request must be a JSON object".into());
     };
-    const KEYS: [&str; 7] = [
+    const KEYS: [&str; 8] = [
         "optimizer",
         "hyper",
         "params",
         "grads",
+        "shape",
         "lr_scheduler",
         "clip_grad_norm",
         "clip_grad_value",
@@ -162,7 +194,8 @@ pub fn replay(request: &str) -> Result<String, String> {
         None => return Err("grads: missing".into()),
     };
 
-    let mut optimizer = build(name, hyper)?;
+    let shape = shape(request.get("shape"), params.len())?;
+    let mut optimizer = build_shaped(name, hyper, shape)?;
     let clip = clipping(&request)?;
     let mut scheduler = match request.get("lr_scheduler") {
         None => None,
@@ -601,6 +634,9 @@ pub fn build(name: &str, hyper: &Map<String, Value>) -> Result<Box<dyn Optimizer
             ));
         }
     }
+    if let Some(built) = build_matrix(name, hyper, None) {
+        return built;
+    }
     let h = Hyper(hyper);
     // PyTorch's `weight_decay` is an L2 term, default 0, for all but AdamW.
     let l2 =
@@ -723,6 +759,15 @@ pub fn build(name: &str, hyper: &Map<String, Value>) -> Result<Box<dyn Optimizer
                 maximize: h.flag("maximize", d.maximize)?,
             })
         }
+        "lion" => {
+            let d = LionConfig::default();
+            boxed(LionConfig {
+                lr: h.float("lr", d.lr)?,
+                betas: h.pair("betas", d.betas)?,
+                weight_decay: h.float("weight_decay", d.weight_decay)?,
+                maximize: h.flag("maximize", d.maximize)?,
+            })
+        }
         _ => {
             let d = RpropConfig::default();
             boxed(RpropConfig {
@@ -731,6 +776,174 @@ pub fn build(name: &str, hyper: &Map<String, Value>) -> Result<Box<dyn Optimizer
                 step_sizes: h.pair("step_sizes", d.step_sizes)?,
                 maximize: h.flag("maximize", d.maximize)?,
             })
+        }
+    }
+}
+
+/// The shape of a parameter: `Some([rows, cols])` for a matrix, `None` for a
+/// vector (no `shape`, or `"shape": [n]`).
+pub type Shape = Option<[usize; 2]>;
+
+/// Reads a request's `shape` and checks it against the number of parameters.
+fn shape(value: Option<&Value>, len: usize) -> Result<Shape, String> {
+    let Some(value) = value else {
+        return Ok(None);
+    };
+    let dims = match value {
+        Value::Array(items) if (1..=2).contains(&items.len()) => items
+            .iter()
+            .map(|x| x.as_u64().and_then(|d| usize::try_from(d).ok()))
+            .collect::<Option<Vec<usize>>>(),
+        _ => None,
+    };
+    let Some(dims) = dims else {
+        return Err("shape: expected [rows, cols] (or [n]) of non-negative integers".into());
+    };
+    let entries = dims.iter().try_fold(1usize, |a, &d| a.checked_mul(d));
+    if entries != Some(len) {
+        return Err(format!(
+            "shape: {dims:?} does not hold the {len} entries of params"
+        ));
+    }
+    Ok((dims.len() == 2).then(|| [dims[0], dims[1]]))
+}
+
+/// [`build`] for a parameter of the given shape: Adafactor factors a matrix,
+/// Muon requires one (refused without, naming `shape`); the other optimizers act
+/// entry by entry and ignore the shape.
+pub fn build_shaped(
+    name: &str,
+    hyper: &Map<String, Value>,
+    shape: Shape,
+) -> Result<Box<dyn Optimizer>, String> {
+    build_matrix(name, hyper, shape).unwrap_or_else(|| build(name, hyper))
+}
+
+/// The optimizers whose state is not per-coordinate, built for `shape`; `None` for
+/// every other name.
+fn build_matrix(
+    name: &str,
+    hyper: &Map<String, Value>,
+    shape: Shape,
+) -> Option<Result<Box<dyn Optimizer>, String>> {
+    let h = Hyper(hyper);
+    let hyper_error = |e: crate::error::HyperError| {
+        format!(
+            "hyper.{}: {} is outside its valid range {}",
+            e.param, e.value, e.range
+        )
+    };
+    match name {
+        "adafactor" => Some((|| {
+            check_keys(name, hyper)?;
+            let d = AdafactorConfig::default();
+            let config = AdafactorConfig {
+                lr: h.float("lr", d.lr)?,
+                beta2_decay: h.float("beta2_decay", d.beta2_decay)?,
+                eps: h.nullable_pair("eps", d.eps)?,
+                d: h.float("d", d.d)?,
+                weight_decay: h.float("weight_decay", d.weight_decay)?,
+                maximize: h.flag("maximize", d.maximize)?,
+            };
+            Adafactor::new(config, shape)
+                .map(|o| Box::new(o) as Box<dyn Optimizer>)
+                .map_err(hyper_error)
+        })()),
+        "muon" => Some((|| {
+            check_keys(name, hyper)?;
+            let Some(shape) = shape else {
+                return Err(
+                    "shape: muon needs a matrix parameter: give \"shape\": [rows, cols]".into(),
+                );
+            };
+            let d = MuonConfig::default();
+            let config = MuonConfig {
+                lr: h.float("lr", d.lr)?,
+                weight_decay: h.float("weight_decay", d.weight_decay)?,
+                momentum: h.float("momentum", d.momentum)?,
+                nesterov: h.flag("nesterov", d.nesterov)?,
+                ns_coefficients: h.triple("ns_coefficients", d.ns_coefficients)?,
+                eps: h.float("eps", d.eps)?,
+                ns_steps: match hyper.get("ns_steps") {
+                    None => d.ns_steps,
+                    Some(v) => v
+                        .as_u64()
+                        .and_then(|k| u32::try_from(k).ok())
+                        .ok_or("hyper.ns_steps: expected a non-negative integer")?,
+                },
+                adjust_lr_fn: match hyper.get("adjust_lr_fn") {
+                    None | Some(Value::Null) => d.adjust_lr_fn,
+                    Some(Value::String(f)) => AdjustLr::parse(f).ok_or_else(|| {
+                        format!(
+                            "hyper.adjust_lr_fn: unknown {f:?} (expected original, \
+                             match_rms_adamw, spectral_unclamped or null)"
+                        )
+                    })?,
+                    Some(_) => return Err("hyper.adjust_lr_fn: expected a string or null".into()),
+                },
+            };
+            Muon::new(config, shape)
+                .map(|o| Box::new(o) as Box<dyn Optimizer>)
+                .map_err(hyper_error)
+        })()),
+        _ => None,
+    }
+}
+
+/// Refuses a `hyper` key that `name` does not take.
+fn check_keys(name: &str, hyper: &Map<String, Value>) -> Result<(), String> {
+    let allowed = keys(name).unwrap_or(&[]);
+    for key in hyper.keys() {
+        if !allowed.contains(&key.as_str()) {
+            return Err(format!(
+                "hyper.{key}: unknown key for {name} (expected one of {})",
+                allowed.join(", ")
+            ));
+        }
+    }
+    Ok(())
+}
+
+impl Hyper<'_> {
+    /// Three numbers (Muon's `ns_coefficients`).
+    fn triple(&self, key: &str, default: (f64, f64, f64)) -> Result<(f64, f64, f64), String> {
+        match self.0.get(key) {
+            None => Ok(default),
+            Some(Value::Array(a)) if a.len() == 3 => {
+                let x = |i: usize| {
+                    a[i].as_f64()
+                        .ok_or_else(|| format!("hyper.{key}[{i}]: expected a number"))
+                };
+                Ok((x(0)?, x(1)?, x(2)?))
+            }
+            Some(_) => Err(format!("hyper.{key}: expected an array of three numbers")),
+        }
+    }
+
+    /// A pair whose first entry may be `null` (Adafactor's `eps`).
+    fn nullable_pair(
+        &self,
+        key: &str,
+        default: (Option<f64>, f64),
+    ) -> Result<(Option<f64>, f64), String> {
+        match self.0.get(key) {
+            None => Ok(default),
+            Some(Value::Array(a)) if a.len() == 2 => {
+                let first = match &a[0] {
+                    Value::Null => None,
+                    x => Some(
+                        x.as_f64()
+                            .ok_or_else(|| format!("hyper.{key}[0]: expected a number or null"))?,
+                    ),
+                };
+                let second = a[1]
+                    .as_f64()
+                    .ok_or_else(|| format!("hyper.{key}[1]: expected a number"))?;
+                Ok((first, second))
+            }
+            Some(_) => Err(format!(
+                "hyper.{key}: expected an array [number or null, number]"
+            )),
         }
     }
 }

@@ -311,3 +311,43 @@ fn refused_first_steps() {
     assert_eq!(info.bytes_current, 0, "{info:?}");
     assert!(adam.state().is_none());
 }
+
+/// Adafactor computes into scratch buffers made on the first step.
+#[test]
+fn adafactor_steps_do_not_allocate() {
+    use descent::optim::{Adafactor, AdafactorConfig};
+    let (mut params, grads) = inputs();
+    let n = params.len();
+    for shape in [None, Some([1, n])] {
+        let mut opt = Adafactor::new(AdafactorConfig::default(), shape).unwrap();
+        opt.step(&mut params, &grads[0]).expect("first step");
+        let mut bad = grads[1].clone();
+        bad[0] = 1e300;
+        let info = allocation_counter::measure(|| {
+            for g in &grads {
+                black_box(opt.step(black_box(&mut params), black_box(g))).expect("good step");
+            }
+            assert!(opt.step(black_box(&mut params), black_box(&bad)).is_err());
+        });
+        assert_eq!(info.count_total, 0, "{shape:?}: {info:?}");
+    }
+}
+
+/// Muon computes into scratch space made when it is built.
+#[test]
+fn muon_steps_do_not_allocate() {
+    use descent::optim::{Muon, MuonConfig};
+    let (mut params, grads) = inputs();
+    let n = params.len();
+    let mut opt = Muon::new(MuonConfig::default(), [1, n]).unwrap();
+    opt.step(&mut params, &grads[0]).expect("first step");
+    let mut bad = grads[1].clone();
+    bad[0] = f64::NAN;
+    let info = allocation_counter::measure(|| {
+        for g in &grads {
+            black_box(opt.step(black_box(&mut params), black_box(g))).expect("good step");
+        }
+        assert!(opt.step(black_box(&mut params), black_box(&bad)).is_err());
+    });
+    assert_eq!(info.count_total, 0, "{info:?}");
+}

@@ -733,3 +733,111 @@ fn duplicate_keys_are_refused_naming_the_key() {
         &["params", "twice"],
     );
 }
+
+/// `shape` must hold exactly the parameters; an entry-wise optimizer then takes
+/// the same steps with or without it.
+#[test]
+fn shape_is_checked_against_the_length() {
+    let plain = r#"{"optimizer":"lion","hyper":{"lr":0.1},"params":[1,2,3,4,5,6],"grads":[[1,-1,0,2,-2,0.5]]}"#;
+    let shaped = r#"{"optimizer":"lion","hyper":{"lr":0.1},"shape":[2,3],"params":[1,2,3,4,5,6],"grads":[[1,-1,0,2,-2,0.5]]}"#;
+    assert_eq!(replay_ok(plain), replay_ok(shaped));
+    replay_ok(r#"{"optimizer":"adam","shape":[6],"params":[1,2,3,4,5,6],"grads":[]}"#);
+    for bad in [
+        r#"{"optimizer":"adam","shape":[4,2],"params":[1,2,3,4,5,6],"grads":[]}"#,
+        r#"{"optimizer":"adam","shape":[7],"params":[1,2,3,4,5,6],"grads":[]}"#,
+        r#"{"optimizer":"adam","shape":[2,3,1],"params":[1,2,3,4,5,6],"grads":[]}"#,
+        r#"{"optimizer":"adam","shape":[-2,-3],"params":[1,2,3,4,5,6],"grads":[]}"#,
+        r#"{"optimizer":"adam","shape":[2.5,2],"params":[1,2,3,4,5],"grads":[]}"#,
+        r#"{"optimizer":"adam","shape":"2x3","params":[1,2,3,4,5,6],"grads":[]}"#,
+        r#"{"optimizer":"adam","shape":[18446744073709551615,2],"params":[1,2],"grads":[]}"#,
+    ] {
+        replay_err(bad, &["shape"]);
+    }
+}
+
+/// Adafactor's `eps` takes `null` first; a matrix and a vector of the same
+/// entries step differently (the matrix is factored).
+#[test]
+fn adafactor_eps_and_shape() {
+    let vector = r#"{"optimizer":"adafactor","hyper":{"eps":[null,0.001]},"params":[1,2,3,4,5,6],"grads":[[1,-1,0.5,2,-2,0.5]]}"#;
+    let matrix = r#"{"optimizer":"adafactor","hyper":{"eps":[null,0.001]},"shape":[2,3],"params":[1,2,3,4,5,6],"grads":[[1,-1,0.5,2,-2,0.5]]}"#;
+    assert_ne!(replay_ok(vector), replay_ok(matrix));
+    replay_ok(
+        r#"{"optimizer":"adafactor","hyper":{"eps":[1e-30,0.001],"d":2,"beta2_decay":-0.5,"weight_decay":0.1,"maximize":true},"shape":[6],"params":[1,2,3,4,5,6],"grads":[[1,-1,0.5,2,-2,0.5]]}"#,
+    );
+    for (bad, name) in [
+        (
+            r#"{"optimizer":"adafactor","hyper":{"eps":[-1,0.001]},"params":[1],"grads":[]}"#,
+            "hyper.eps[0]",
+        ),
+        (
+            r#"{"optimizer":"adafactor","hyper":{"eps":[null,null]},"params":[1],"grads":[]}"#,
+            "hyper.eps[1]",
+        ),
+        (
+            r#"{"optimizer":"adafactor","hyper":{"eps":0.1},"params":[1],"grads":[]}"#,
+            "hyper.eps",
+        ),
+        (
+            r#"{"optimizer":"adafactor","hyper":{"d":0.5},"params":[1],"grads":[]}"#,
+            "hyper.d",
+        ),
+        (
+            r#"{"optimizer":"adafactor","hyper":{"beta2_decay":0.1},"params":[1],"grads":[]}"#,
+            "hyper.beta2_decay",
+        ),
+        (
+            r#"{"optimizer":"adafactor","hyper":{"betas":[0.9,0.9]},"params":[1],"grads":[]}"#,
+            "hyper.betas",
+        ),
+    ] {
+        replay_err(bad, &[name]);
+    }
+}
+
+/// Muon needs a two-dimensional `shape`, and takes PyTorch's argument names.
+#[test]
+fn muon_requires_a_matrix() {
+    replay_ok(
+        r#"{"optimizer":"muon","hyper":{"lr":0.02,"ns_coefficients":[3.4445,-4.775,2.0315],"ns_steps":3,"adjust_lr_fn":"match_rms_adamw","nesterov":false},"shape":[2,3],"params":[1,2,3,4,5,6],"grads":[[1,-1,0.5,2,-2,0.5]]}"#,
+    );
+    replay_ok(
+        r#"{"optimizer":"muon","hyper":{"adjust_lr_fn":null},"shape":[3,2],"params":[1,2,3,4,5,6],"grads":[[1,-1,0.5,2,-2,0.5]]}"#,
+    );
+    for (bad, name) in [
+        (
+            r#"{"optimizer":"muon","params":[1,2,3,4],"grads":[]}"#,
+            "shape",
+        ),
+        (
+            r#"{"optimizer":"muon","shape":[4],"params":[1,2,3,4],"grads":[]}"#,
+            "shape",
+        ),
+        (
+            r#"{"optimizer":"muon","shape":[3,2],"params":[1,2,3,4],"grads":[]}"#,
+            "shape",
+        ),
+        (
+            r#"{"optimizer":"muon","hyper":{"adjust_lr_fn":"none"},"shape":[2,2],"params":[1,2,3,4],"grads":[]}"#,
+            "hyper.adjust_lr_fn",
+        ),
+        (
+            r#"{"optimizer":"muon","hyper":{"ns_steps":2.5},"shape":[2,2],"params":[1,2,3,4],"grads":[]}"#,
+            "hyper.ns_steps",
+        ),
+        (
+            r#"{"optimizer":"muon","hyper":{"ns_steps":100},"shape":[2,2],"params":[1,2,3,4],"grads":[]}"#,
+            "hyper.ns_steps",
+        ),
+        (
+            r#"{"optimizer":"muon","hyper":{"ns_coefficients":[1,2]},"shape":[2,2],"params":[1,2,3,4],"grads":[]}"#,
+            "hyper.ns_coefficients",
+        ),
+        (
+            r#"{"optimizer":"muon","hyper":{"maximize":true},"shape":[2,2],"params":[1,2,3,4],"grads":[]}"#,
+            "hyper.maximize",
+        ),
+    ] {
+        replay_err(bad, &[name]);
+    }
+}

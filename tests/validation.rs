@@ -54,6 +54,15 @@ fn nadam(c: NAdamConfig) -> Built {
 fn radam(c: RAdamConfig) -> Built {
     RAdam::new(c).map(drop)
 }
+fn lion(c: descent::optim::LionConfig) -> Built {
+    descent::optim::Lion::new(c).map(drop)
+}
+fn adafactor(c: descent::optim::AdafactorConfig) -> Built {
+    descent::optim::Adafactor::new(c, Some([2, 3])).map(drop)
+}
+fn muon(c: descent::optim::MuonConfig) -> Built {
+    descent::optim::Muon::new(c, [2, 3]).map(drop)
+}
 
 /// A valid range, stated independently of the library's own checks.
 #[derive(Clone, Copy, Debug)]
@@ -136,6 +145,7 @@ struct Knob {
 /// Every hyperparameter range of every optimizer.
 fn knobs() -> Vec<Knob> {
     use Range::*;
+    use descent::optim::{AdafactorConfig, LionConfig, MuonConfig};
     let k = |optimizer, param, range, build| Knob {
         optimizer,
         param,
@@ -494,6 +504,79 @@ fn knobs() -> Vec<Knob> {
             radam(RAdamConfig {
                 weight_decay: WeightDecay::Decoupled(x),
                 ..RAdamConfig::default()
+            })
+        }),
+        // Lion, Adafactor and Muon (PyTorch's ranges; Lion's are the crate's).
+        k("lion", "lr", NonNegative, |x| {
+            lion(LionConfig {
+                lr: x,
+                ..LionConfig::default()
+            })
+        }),
+        k("lion", "betas[0]", UnitClosed, |x| {
+            lion(LionConfig {
+                betas: (x, 0.99),
+                ..LionConfig::default()
+            })
+        }),
+        k("lion", "betas[1]", UnitClosed, |x| {
+            lion(LionConfig {
+                betas: (0.9, x),
+                ..LionConfig::default()
+            })
+        }),
+        k("lion", "weight_decay", NonNegative, |x| {
+            lion(LionConfig {
+                weight_decay: x,
+                ..LionConfig::default()
+            })
+        }),
+        k("adafactor", "lr", NonNegative, |x| {
+            adafactor(AdafactorConfig {
+                lr: x,
+                ..AdafactorConfig::default()
+            })
+        }),
+        k("adafactor", "eps[0]", NonNegative, |x| {
+            adafactor(AdafactorConfig {
+                eps: (Some(x), 1e-3),
+                ..AdafactorConfig::default()
+            })
+        }),
+        k("adafactor", "eps[1]", NonNegative, |x| {
+            adafactor(AdafactorConfig {
+                eps: (None, x),
+                ..AdafactorConfig::default()
+            })
+        }),
+        k("adafactor", "weight_decay", NonNegative, |x| {
+            adafactor(AdafactorConfig {
+                weight_decay: x,
+                ..AdafactorConfig::default()
+            })
+        }),
+        k("muon", "lr", NonNegative, |x| {
+            muon(MuonConfig {
+                lr: x,
+                ..MuonConfig::default()
+            })
+        }),
+        k("muon", "weight_decay", NonNegative, |x| {
+            muon(MuonConfig {
+                weight_decay: x,
+                ..MuonConfig::default()
+            })
+        }),
+        k("muon", "momentum", NonNegative, |x| {
+            muon(MuonConfig {
+                momentum: x,
+                ..MuonConfig::default()
+            })
+        }),
+        k("muon", "eps", NonNegative, |x| {
+            muon(MuonConfig {
+                eps: x,
+                ..MuonConfig::default()
             })
         }),
     ]

@@ -1,6 +1,8 @@
 """Compare `descent replay` with PyTorch on random requests (not used by the tests).
 
-    python crosscheck.py path/to/descent [cases] [seed] [optimizer,optimizer,...]
+    python crosscheck.py path/to/descent [cases] [seed] [names]
+
+`names` is an optional comma-separated list of optimizers to draw from.
 
 Prints, per optimizer, how many iterates were bit-identical and the worst
 relative difference. Exits non-zero if any difference exceeds 1e-12 relative to
@@ -61,6 +63,18 @@ def rand_hyper(name, rng):
     if name == "rprop":
         maybe("etas", [rng.uniform(0.1, 0.9), rng.uniform(1.05, 2.0)])
         maybe("step_sizes", [10 ** rng.uniform(-8, -4), 10 ** rng.uniform(-1, 2)])
+    if name == "adafactor":
+        maybe("beta2_decay", rng.uniform(-1.0, 0.0))
+        maybe("eps", [rng.choice([None, 10 ** rng.uniform(-30, -3)]), 10 ** rng.uniform(-5, -2)])
+        maybe("d", rng.uniform(1.0, 3.0))
+        maybe("weight_decay", rng.choice([0.0, 10 ** rng.uniform(-4, -1)]))
+    if name == "muon":
+        maybe("weight_decay", rng.choice([0.0, 10 ** rng.uniform(-4, -1)]))
+        maybe("momentum", rng.uniform(0.0, 0.99))
+        maybe("nesterov", rng.random() < 0.5)
+        maybe("ns_steps", rng.randint(1, 6))
+        maybe("adjust_lr_fn", rng.choice(["original", "match_rms_adamw", "spectral_unclamped"]))
+        return h  # Muon has no maximize
     if rng.random() < 0.1:
         h["maximize"] = True
     return h
@@ -85,7 +99,7 @@ def main():
     cases = int(sys.argv[2]) if len(sys.argv) > 2 else 200
     rng = random.Random(int(sys.argv[3]) if len(sys.argv) > 3 else 12345)
     names = ["sgd", "adagrad", "rmsprop", "adadelta", "adam", "adamw", "rprop",
-             "asgd", "adamax", "nadam", "radam"]
+             "asgd", "adamax", "nadam", "radam", "adafactor", "muon"]
     if len(sys.argv) > 4:
         names = sys.argv[4].split(",")
     worst_all = 0.0
@@ -93,12 +107,18 @@ def main():
     for k in range(cases):
         name = rng.choice(names)
         n = rng.randint(1, 9)
+        shape = None
+        if name == "muon" or (name == "adafactor" and rng.random() < 0.6):
+            shape = [rng.randint(1, 5), rng.randint(1, 5)]
+            n = shape[0] * shape[1]
         req = {
             "optimizer": name,
             "hyper": rand_hyper(name, rng),
             "params": [rng.uniform(-3, 3) for _ in range(n)],
             "grads": rand_grads(n, rng.randint(1, 150), rng),
         }
+        if shape is not None:
+            req["shape"] = shape
         want = torch_replay(req)
         res = subprocess.run([exe, "replay"], input=json.dumps(req), capture_output=True, text=True)
         if res.returncode != 0:

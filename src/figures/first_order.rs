@@ -271,7 +271,7 @@ pub fn paths_rosenbrock() -> Result<Figure, FigureError> {
 }
 
 /// A line chart of several series over the step counter.
-fn over_steps(
+pub(crate) fn over_steps(
     figure: &'static str,
     title: &str,
     y_desc: &str,

@@ -23,6 +23,7 @@ mod first_order;
 mod foundations;
 mod kfac;
 mod momentum;
+mod newer;
 mod quasi_newton;
 pub mod schedules;
 mod second_order;
@@ -84,6 +85,9 @@ pub fn all() -> Result<Vec<Figure>, FigureError> {
         adam_variants::radam_rectification()?,
         worst_case::worst_case_rates()?,
         kfac::kfac_angle()?,
+        newer::lion_drift()?,
+        newer::adafactor_factored()?,
+        newer::muon_quintic()?,
     ])
 }
 

@@ -1,0 +1,208 @@
+//! Muon: bfloat16 rounding, scale invariance of its update (claim
+//! `muon-update-ignores-gradient-scale`), the quintic's fixed band (claim
+//! `muon-quintic-does-not-converge-to-one`), and refusals.
+
+use descent::optim::muon::{bf16, orthogonalize, quintic_band};
+use descent::optim::{Muon, MuonConfig, Optimizer};
+use nalgebra::{DMatrix, DVector};
+
+fn matrix(rows: usize, cols: usize, seed: f64) -> Vec<f64> {
+    (0..rows * cols)
+        .map(|k| ((k as f64 + seed) * 1.37).sin() * (1.0 + k as f64 * 0.1))
+        .collect()
+}
+
+// claim: muon-matches-pytorch-bfloat16
+/// bfloat16 rounding: nearest, ties to even, 8 significand bits.
+#[test]
+fn bf16_rounds_to_nearest_even() {
+    assert_eq!(bf16(1.0), 1.0);
+    // 1 + 2^-8 is halfway between 1 and 1 + 2^-7: ties to even gives 1.
+    assert_eq!(bf16(1.0 + 2f32.powi(-8)), 1.0);
+    // 1 + 3 * 2^-8 is halfway between 1 + 2^-7 and 1 + 2^-6: even is 1 + 2^-6.
+    assert_eq!(bf16(1.0 + 3.0 * 2f32.powi(-8)), 1.0 + 2f32.powi(-6));
+    assert_eq!(
+        bf16(1.0 + 2f32.powi(-8) + 2f32.powi(-20)),
+        1.0 + 2f32.powi(-7)
+    );
+    assert_eq!(bf16(-3.0), -3.0);
+    assert!(bf16(f32::NAN).is_nan());
+    assert_eq!(bf16(f32::MAX), f32::INFINITY);
+}
+
+// claim: muon-update-ignores-gradient-scale
+/// Scaling every gradient by `k > 0` leaves Muon's trajectory unchanged; for
+/// `k` a power of two, bit for bit (every rounding scales exactly, and the
+/// normalization divides the power out).
+#[test]
+fn scaling_the_gradients_changes_nothing() {
+    let (rows, cols) = (3, 5);
+    let config = MuonConfig {
+        lr: 0.02,
+        ..MuonConfig::default()
+    };
+    for k in [0.25, 8.0, 1024.0] {
+        let mut a = Muon::new(config, [rows, cols]).unwrap();
+        let mut b = a.clone();
+        let mut pa = DVector::from_vec(matrix(rows, cols, 0.5));
+        let mut pb = pa.clone();
+        for t in 0..20 {
+            let g = DVector::from_vec(matrix(rows, cols, t as f64));
+            a.step(&mut pa, &g).unwrap();
+            b.step(&mut pb, &(g * k)).unwrap();
+            assert_eq!(pa, pb, "k = {k}, step {t}");
+        }
+    }
+}
+
+// claim: muon-quintic-does-not-converge-to-one
+/// Five steps of PyTorch's quintic `p(s) = 3.4445 s - 4.7750 s^3 + 2.0315 s^5`
+/// send every `s` in `[2^-7, 1]` into a band around 1 that excludes 1's
+/// neighbourhood of width 0.3: the singular values of `O` are not 1. The
+/// orthogonalized matrix shows the same: `O^T O` is far from the identity.
+#[test]
+fn the_quintic_leaves_a_band_not_one() {
+    let (lo, hi) = quintic_band((3.4445, -4.7750, 2.0315), 5, 2f64.powi(-7), 1.0, 20_000);
+    // The band is about [0.68, 1.12] (see the chapter's figure).
+    assert!(lo < 0.7 && hi > 1.1, "band [{lo}, {hi}]");
+    assert!(lo > 0.6 && hi < 1.2, "band [{lo}, {hi}]");
+    // A classical cubic Newton–Schulz p(s) = 1.5 s - 0.5 s^3 converges to 1
+    // from s = 0.5 in a few steps; its band after 10 steps is within 1e-6 of 1.
+    let (clo, chi) = quintic_band((1.5, -0.5, 0.0), 10, 0.5, 1.0, 2_000);
+    assert!((1.0 - clo) < 1e-6 && (chi - 1.0) < 1e-12, "[{clo}, {chi}]");
+    // On a matrix: the singular values of O (emulated bfloat16) lie in the band,
+    // not at 1.
+    let (rows, cols) = (4, 6);
+    let m = matrix(rows, cols, 2.0);
+    let o = orthogonalize(&MuonConfig::default(), &m, rows, cols);
+    let s = DMatrix::from_row_slice(rows, cols, &o).singular_values();
+    // bfloat16 rounding moves a singular value by a relative 2^-8 per rounding
+    // of O's entries at most a few times over: 0.05 is ample.
+    for &sv in s.iter() {
+        assert!(sv > lo - 0.05 && sv < hi + 0.05, "{s}");
+    }
+    assert!(s.iter().any(|&sv| (sv - 1.0).abs() > 0.02), "{s}");
+}
+
+/// A matrix shape is required and checked; a refused step changes nothing.
+#[test]
+fn refusals_change_nothing() {
+    let (rows, cols) = (2, 3);
+    let mut opt = Muon::new(MuonConfig::default(), [rows, cols]).unwrap();
+    let mut theta = DVector::from_vec(matrix(rows, cols, 0.0));
+    // A NaN or infinite gradient, or one of the wrong length, is refused.
+    for g in [
+        DVector::from_element(rows * cols, f64::NAN),
+        DVector::from_element(rows * cols, f64::INFINITY),
+        DVector::from_element(5, 1.0),
+    ] {
+        let (snapshot, before) = (opt.clone(), theta.clone());
+        assert!(opt.step(&mut theta, &g).is_err());
+        assert_eq!(opt, snapshot);
+        assert_eq!(theta, before);
+    }
+    assert!(opt.state().is_none());
+    opt.step(&mut theta, &DVector::from_vec(matrix(rows, cols, 1.0)))
+        .unwrap();
+}
+
+/// Hyperparameters out of range are refused, naming them.
+#[test]
+fn hyperparameters_out_of_range_are_named() {
+    let d = MuonConfig::default();
+    let bad = [
+        ("lr", MuonConfig { lr: -1.0, ..d }),
+        (
+            "weight_decay",
+            MuonConfig {
+                weight_decay: -1.0,
+                ..d
+            },
+        ),
+        (
+            "momentum",
+            MuonConfig {
+                momentum: f64::NAN,
+                ..d
+            },
+        ),
+        ("eps", MuonConfig { eps: -1e-7, ..d }),
+        ("ns_steps", MuonConfig { ns_steps: 100, ..d }),
+        (
+            "ns_coefficients[1]",
+            MuonConfig {
+                ns_coefficients: (1.0, f64::INFINITY, 1.0),
+                ..d
+            },
+        ),
+    ];
+    for (param, config) in bad {
+        assert_eq!(Muon::new(config, [2, 2]).unwrap_err().param, param);
+    }
+}
+
+// claim: muon-docs-buffer-is-lerp
+/// PyTorch's documented box says `B_t = mu B_{t-1} + g_t`; its code keeps
+/// `B_t = mu B_{t-1} + (1 - mu) g_t` (a `lerp`). After one step from zero the
+/// buffer is `(1 - mu) g`, not `g`. The update direction is the same either way
+/// (the box's buffer is the code's divided by `1 - mu`, and the iteration
+/// normalizes), so the difference is one of scale, invisible in the step.
+#[test]
+fn the_documented_buffer_is_not_the_code_buffer() {
+    let mu = 0.95;
+    let config = MuonConfig {
+        momentum: mu,
+        nesterov: false,
+        ..MuonConfig::default()
+    };
+    let mut opt = Muon::new(config, [2, 3]).unwrap();
+    let mut theta = DVector::from_vec(matrix(2, 3, 0.0));
+    let g = DVector::from_vec(matrix(2, 3, 4.0));
+    opt.step(&mut theta, &g).unwrap();
+    let buffer = &opt.state().unwrap().momentum_buffer;
+    let w = 1.0 - mu;
+    for i in 0..6 {
+        assert_eq!(buffer[i], w * g[i], "entry {i}: the code's lerp");
+        assert_ne!(buffer[i], g[i], "entry {i}: the box's B_1 = g_1");
+    }
+    // The box's second buffer mu g_1 + g_2 against the code's, scaled: the same
+    // direction up to rounding.
+    let g2 = DVector::from_vec(matrix(2, 3, 9.0));
+    opt.step(&mut theta, &g2).unwrap();
+    let code = &opt.state().unwrap().momentum_buffer;
+    for i in 0..6 {
+        let boxed = mu * g[i] + g2[i];
+        // Three roundings on each side, each a relative 2^-53: 1e-15 is ample.
+        assert!((code[i] / w - boxed).abs() <= 1e-15 * boxed.abs().max(1.0));
+    }
+}
+
+// claim: exercise-muon-1
+/// Exercise 1 of the Muon chapter: `p(1) = 0.701`, `p'(0) = 3.4445`,
+/// `p'(1) = -0.723` for PyTorch's quintic; the cubic has `p(1) = 1`, `p'(1) = 0`;
+/// the quintic's fixed point near 1 is 0.868, where `p' ~ -1.58` (repelling).
+#[test]
+fn exercise_muon_1_quintic_fixed_points() {
+    use descent::optim::muon::quintic;
+    let torch = (3.4445, -4.7750, 2.0315);
+    let slope = |(a, b, c): (f64, f64, f64), s: f64| a + 3.0 * b * s * s + 5.0 * c * s.powi(4);
+    // A handful of roundings on numbers below 15: 1e-12 is far above them.
+    let close = |x: f64, y: f64| (x - y).abs() <= 1e-12;
+    assert!(close(quintic(torch, 1, 1.0), 0.701));
+    assert!(close(slope(torch, 0.0), 3.4445));
+    assert!(close(slope(torch, 1.0), -0.723));
+    let cubic = (1.5, -0.5, 0.0);
+    assert!(close(quintic(cubic, 1, 1.0), 1.0) && close(slope(cubic, 1.0), 0.0));
+    // The fixed point: bisect p(s) - s on [0.8, 0.95] (p(0.8) > 0.8, p(0.95) < 0.95).
+    let (mut lo, mut hi) = (0.8, 0.95);
+    for _ in 0..60 {
+        let mid = 0.5 * (lo + hi);
+        if quintic(torch, 1, mid) > mid {
+            lo = mid;
+        } else {
+            hi = mid;
+        }
+    }
+    assert!((lo - 0.868).abs() < 5e-4, "{lo}");
+    assert!(slope(torch, lo) < -1.0, "repelling: {}", slope(torch, lo));
+}
