@@ -210,7 +210,12 @@ const chapterStarts = (pageTexts) => {
   let last = 0;
   const starts = new Map();
   for (const t of chapters) {
-    const heads = (lines) => (lines.find((l) => l) ?? "").replace(/^\d+\. /, "") === norm(t);
+    // A long title may wrap onto a second line of the page.
+    const heads = (lines) => {
+      const [a = "", b = ""] = lines.filter((l) => l);
+      const first = a.replace(/^\d+\. /, "");
+      return first === norm(t) || `${first} ${b}` === norm(t);
+    };
     const at = pageTexts.findIndex((lines, i) => i > last && heads(lines));
     if (at >= 0) { last = at; starts.set(t, at + 1); }
   }
