@@ -19,8 +19,11 @@ usage:
 replay reads one JSON object on stdin:
   {\"optimizer\": \"sgd\"|\"adagrad\"|\"rmsprop\"|\"adadelta\"|\"adam\"|\"adamw\"|\"rprop\",
    \"hyper\": {PyTorch's constructor arguments; omitted ones take PyTorch's defaults},
-   \"params\": [..], \"grads\": [[..], ..]}   (one row of grads per step)
-and writes {\"params\": [[..], ..]}, the parameters after each step.";
+   \"params\": [..], \"grads\": [[..], ..],   (one row of grads per step)
+   \"dtype\": \"float64\" (default) | \"float32\"}
+and writes {\"params\": [[..], ..]}, the parameters after each step. In float32
+every input is first rounded to the nearest float32, and every output is a
+float32 value, printed exactly.";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
