@@ -26,6 +26,8 @@ replay reads one JSON object on stdin:
    \"params\": [..], \"grads\": [[..], ..]}   (one row of grads per step)
 and writes {\"params\": [[..], ..]}, the parameters after each step. Optional keys,
 applied in PyTorch's order (clip, step, schedule):
+  \"dtype\": \"float64\" (default) | \"float32\"   (float32: every input is first
+      rounded to the nearest float32; every output is a float32, printed exactly)
   \"lr_scheduler\": {\"name\": PyTorch's class name, its constructor arguments}
       (the output then also has \"lr\", the rate each step used)
   \"clip_grad_norm\": {\"max_norm\": .., \"norm_type\": 2.0|1.0|\"inf\"}

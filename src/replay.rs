@@ -26,6 +26,17 @@
 //! - `"clip_grad_norm": {"max_norm": .., "norm_type": 2.0 | 1.0 | "inf",
 //!   "error_if_nonfinite": false}` or `"clip_grad_value": {"clip_value": ..}` (not
 //!   both), applied to each gradient row before its step (see [`crate::clip`]).
+//!
+//! An optional `"dtype"` picks the number type, with PyTorch's names: `"float64"`
+//! (the default) or `"float32"`. In `float32` every number of `params` and
+//! `grads` is rounded to the nearest `f32` on entry (as
+//! `torch.tensor(x, dtype=torch.float32)` does), the optimizer runs in `f32`
+//! (its per-step constants computed in `f64`, as PyTorch computes them in Python
+//! floats, then rounded to `f32` once), and each result is printed as the
+//! shortest decimal of the `f32` widened exactly to `f64`: it reads back to the
+//! same `f32`. `float32` covers the per-coordinate optimizers (all but Adafactor
+//! and Muon) without `lr_scheduler` or clipping; a request outside that is
+//! refused, naming `dtype`. Any other `dtype` is refused, naming `dtype`.
 
 use nalgebra::DVector;
 use serde_json::{Map, Value};
@@ -40,8 +51,17 @@ use crate::error::HyperError;
 use crate::optim::{
     AdadeltaConfig, Adafactor, AdafactorConfig, AdagradConfig, AdamConfig, AdamaxConfig, AdjustLr,
     Amsgrad, AsgdConfig, LionConfig, Muon, MuonConfig, NAdamConfig, Optim, Optimizer, RAdamConfig,
-    RmsPropConfig, RpropConfig, Rule, SgdConfig, WeightDecay,
+    Real, RmsPropConfig, RpropConfig, Rule, Scalar, SgdConfig, WeightDecay,
 };
+
+/// The number type a request runs in, its `"dtype"`: PyTorch's names.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Dtype {
+    /// `"float64"`, the default.
+    Float64,
+    /// `"float32"`.
+    Float32,
+}
 
 /// The optimizers `replay` knows, by PyTorch's class name in lower case.
 pub const OPTIMIZERS: [&str; 14] = [
@@ -143,8 +163,9 @@ pub fn replay(request: &str) -> Result<String, String> {
     let Value::Object(request) = request else {
         return Err("the request must be a JSON object".into());
     };
-    const KEYS: [&str; 8] = [
+    const KEYS: [&str; 9] = [
         "optimizer",
+        "dtype",
         "hyper",
         "params",
         "grads",
@@ -165,6 +186,16 @@ pub fn replay(request: &str) -> Result<String, String> {
         Some(Value::String(s)) => s.as_str(),
         Some(_) => return Err("optimizer: expected a string".into()),
         None => return Err("optimizer: missing".into()),
+    };
+    let dtype = match request.get("dtype") {
+        None => Dtype::Float64,
+        Some(Value::String(s)) if s == "float64" => Dtype::Float64,
+        Some(Value::String(s)) if s == "float32" => Dtype::Float32,
+        Some(other) => {
+            return Err(format!(
+                "dtype: {other} is not a known dtype (expected \"float64\" or \"float32\")"
+            ));
+        }
     };
     let empty = Map::new();
     let hyper = match request.get("hyper") {
@@ -195,6 +226,26 @@ pub fn replay(request: &str) -> Result<String, String> {
     };
 
     let shape = shape(request.get("shape"), params.len())?;
+    if dtype == Dtype::Float32 {
+        for key in ["lr_scheduler", "clip_grad_norm", "clip_grad_value"] {
+            if request.contains_key(key) {
+                return Err(format!(
+                    "dtype: \"float32\" replays the optimizer alone; {key} needs \"float64\""
+                ));
+            }
+        }
+        let out = match configure(name, hyper)? {
+            Some(config) => run::<f32>(config, params.as_slice(), &grads)?,
+            None => {
+                return Err(format!(
+                    "dtype: \"float32\" covers the per-coordinate optimizers; {name} needs \"float64\""
+                ));
+            }
+        };
+        let mut response = Map::new();
+        response.insert("params".into(), Value::Array(out));
+        return Ok(Value::Object(response).to_string());
+    }
     let mut optimizer = build_shaped(name, hyper, shape)?;
     let clip = clipping(&request)?;
     let mut scheduler = match request.get("lr_scheduler") {
@@ -617,9 +668,121 @@ fn boxed<R: Rule + 'static>(config: R) -> Result<Box<dyn Optimizer>, String> {
 }
 
 /// Builds the optimizer a request names, from its `hyper` object (PyTorch's
-/// constructor arguments; omitted keys take PyTorch's defaults). The message of an
-/// error names the key, as `hyper.<key>`.
+/// constructor arguments; omitted keys take PyTorch's defaults), in `f64`. The
+/// message of an error names the key, as `hyper.<key>`.
 pub fn build(name: &str, hyper: &Map<String, Value>) -> Result<Box<dyn Optimizer>, String> {
+    match configure(name, hyper)? {
+        Some(config) => config.boxed(),
+        None => build_matrix(name, hyper, None).unwrap_or_else(|| unreachable_matrix(name)),
+    }
+}
+
+/// `configure` answers `None` only for the names `build_matrix` builds.
+fn unreachable_matrix(name: &str) -> Result<Box<dyn Optimizer>, String> {
+    Err(format!(
+        "optimizer: {name} is not a per-coordinate optimizer"
+    ))
+}
+
+/// The configuration of one of the per-coordinate optimizers `replay` knows.
+enum Any {
+    Sgd(SgdConfig),
+    Adagrad(AdagradConfig),
+    RmsProp(RmsPropConfig),
+    Adadelta(AdadeltaConfig),
+    Adam(AdamConfig),
+    Asgd(AsgdConfig),
+    Adamax(AdamaxConfig),
+    NAdam(NAdamConfig),
+    RAdam(RAdamConfig),
+    Lion(LionConfig),
+    Rprop(RpropConfig),
+}
+
+/// Calls `$body` with `$c` bound to the configuration inside an [`Any`].
+macro_rules! each {
+    ($any:expr, $c:ident => $body:expr) => {
+        match $any {
+            Any::Sgd($c) => $body,
+            Any::Adagrad($c) => $body,
+            Any::RmsProp($c) => $body,
+            Any::Adadelta($c) => $body,
+            Any::Adam($c) => $body,
+            Any::Asgd($c) => $body,
+            Any::Adamax($c) => $body,
+            Any::NAdam($c) => $body,
+            Any::RAdam($c) => $body,
+            Any::Lion($c) => $body,
+            Any::Rprop($c) => $body,
+        }
+    };
+}
+
+impl Any {
+    /// The optimizer in `f64`, validated.
+    fn boxed(self) -> Result<Box<dyn Optimizer>, String> {
+        each!(self, c => boxed(c))
+    }
+}
+
+/// Runs the configured optimizer in scalar type `S` and returns the parameters
+/// after each step, as JSON rows.
+fn run<S: Real>(config: Any, params: &[f64], grads: &[DVector<f64>]) -> Result<Vec<Value>, String> {
+    each!(config, c => steps::<S, _>(c, params, grads))
+}
+
+/// The steps of rule `R` in scalar type `S`. Every number of the request is first
+/// rounded to the nearest `S` ([`Scalar::from_f64`]: exact for `f64`, round to
+/// nearest even for `f32`, as `torch.tensor(x, dtype=torch.float32)` does); a
+/// finite number that `S` cannot hold is refused, naming its field. Each result is
+/// written as the shortest decimal of its exact widening to `f64`, so it reads
+/// back to the same `S` value (for `f32`, this is also what PyTorch's
+/// `tensor.tolist()` followed by Python's `repr` prints).
+fn steps<S: Scalar, R: Rule<S>>(
+    config: R,
+    params: &[f64],
+    grads: &[DVector<f64>],
+) -> Result<Vec<Value>, String> {
+    let mut optimizer =
+        Optim::<R, S>::in_scalar(config).map_err(|e| format!("hyper.{}: {e}", e.param))?;
+    let mut theta = narrow::<S>(params, "params")?;
+    let mut out = Vec::with_capacity(grads.len());
+    for (k, g) in grads.iter().enumerate() {
+        let g = narrow::<S>(g.as_slice(), &format!("grads[{k}]"))?;
+        optimizer
+            .step_slice(&mut theta, &g)
+            .map_err(|e| format!("step {} (grads[{k}]): {e}", k + 1))?;
+        out.push(Value::Array(
+            theta
+                .iter()
+                .map(|&x| number(x.to_f64()))
+                .collect::<Vec<_>>(),
+        ));
+    }
+    Ok(out)
+}
+
+/// The numbers of `field`, each rounded to the nearest `S`.
+fn narrow<S: Scalar>(xs: &[f64], field: &str) -> Result<Vec<S>, String> {
+    xs.iter()
+        .enumerate()
+        .map(|(i, &x)| {
+            let y = S::from_f64(x);
+            if x.is_finite() && !y.is_finite() {
+                Err(format!(
+                    "{field}[{i}]: {x:?} is outside the range of the request's dtype"
+                ))
+            } else {
+                Ok(y)
+            }
+        })
+        .collect()
+}
+
+/// Reads the configuration a request names from its `hyper` object (not yet
+/// validated: [`Optim::in_scalar`] does that): `Ok(None)` for the optimizers whose
+/// state is not per-coordinate (Adafactor, Muon), which [`build_matrix`] builds.
+fn configure(name: &str, hyper: &Map<String, Value>) -> Result<Option<Any>, String> {
     let Some(allowed) = keys(name) else {
         return Err(format!(
             "optimizer: unknown optimizer {name:?} (expected one of {})",
@@ -634,8 +797,8 @@ pub fn build(name: &str, hyper: &Map<String, Value>) -> Result<Box<dyn Optimizer
             ));
         }
     }
-    if let Some(built) = build_matrix(name, hyper, None) {
-        return built;
+    if matches!(name, "adafactor" | "muon") {
+        return Ok(None);
     }
     let h = Hyper(hyper);
     // PyTorch's `weight_decay` is an L2 term, default 0, for all but AdamW.
@@ -650,10 +813,10 @@ pub fn build(name: &str, hyper: &Map<String, Value>) -> Result<Box<dyn Optimizer
             WeightDecay::L2(lambda)
         })
     };
-    match name {
+    Ok(Some(match name {
         "sgd" => {
             let d = SgdConfig::default();
-            boxed(SgdConfig {
+            Any::Sgd(SgdConfig {
                 lr: h.float("lr", d.lr)?,
                 momentum: h.float("momentum", d.momentum)?,
                 dampening: h.float("dampening", d.dampening)?,
@@ -664,7 +827,7 @@ pub fn build(name: &str, hyper: &Map<String, Value>) -> Result<Box<dyn Optimizer
         }
         "adagrad" => {
             let d = AdagradConfig::default();
-            boxed(AdagradConfig {
+            Any::Adagrad(AdagradConfig {
                 lr: h.float("lr", d.lr)?,
                 lr_decay: h.float("lr_decay", d.lr_decay)?,
                 weight_decay: l2()?,
@@ -676,7 +839,7 @@ pub fn build(name: &str, hyper: &Map<String, Value>) -> Result<Box<dyn Optimizer
         }
         "rmsprop" => {
             let d = RmsPropConfig::default();
-            boxed(RmsPropConfig {
+            Any::RmsProp(RmsPropConfig {
                 lr: h.float("lr", d.lr)?,
                 alpha: h.float("alpha", d.alpha)?,
                 eps: h.float("eps", d.eps)?,
@@ -688,7 +851,7 @@ pub fn build(name: &str, hyper: &Map<String, Value>) -> Result<Box<dyn Optimizer
         }
         "adadelta" => {
             let d = AdadeltaConfig::default();
-            boxed(AdadeltaConfig {
+            Any::Adadelta(AdadeltaConfig {
                 lr: h.float("lr", d.lr)?,
                 rho: h.float("rho", d.rho)?,
                 eps: h.float("eps", d.eps)?,
@@ -700,7 +863,7 @@ pub fn build(name: &str, hyper: &Map<String, Value>) -> Result<Box<dyn Optimizer
             let d = AdamConfig::default();
             let decoupled = name == "adamw" || h.flag("decoupled_weight_decay", false)?;
             let lambda = h.float("weight_decay", if name == "adamw" { 1e-2 } else { 0.0 })?;
-            boxed(AdamConfig {
+            Any::Adam(AdamConfig {
                 lr: h.float("lr", d.lr)?,
                 betas: h.pair("betas", d.betas)?,
                 eps: h.float("eps", d.eps)?,
@@ -719,7 +882,7 @@ pub fn build(name: &str, hyper: &Map<String, Value>) -> Result<Box<dyn Optimizer
         }
         "asgd" => {
             let d = AsgdConfig::default();
-            boxed(AsgdConfig {
+            Any::Asgd(AsgdConfig {
                 lr: h.float("lr", d.lr)?,
                 lambd: h.float("lambd", d.lambd)?,
                 alpha: h.float("alpha", d.alpha)?,
@@ -730,7 +893,7 @@ pub fn build(name: &str, hyper: &Map<String, Value>) -> Result<Box<dyn Optimizer
         }
         "adamax" => {
             let d = AdamaxConfig::default();
-            boxed(AdamaxConfig {
+            Any::Adamax(AdamaxConfig {
                 lr: h.float("lr", d.lr)?,
                 betas: h.pair("betas", d.betas)?,
                 eps: h.float("eps", d.eps)?,
@@ -740,7 +903,7 @@ pub fn build(name: &str, hyper: &Map<String, Value>) -> Result<Box<dyn Optimizer
         }
         "nadam" => {
             let d = NAdamConfig::default();
-            boxed(NAdamConfig {
+            Any::NAdam(NAdamConfig {
                 lr: h.float("lr", d.lr)?,
                 betas: h.pair("betas", d.betas)?,
                 eps: h.float("eps", d.eps)?,
@@ -751,7 +914,7 @@ pub fn build(name: &str, hyper: &Map<String, Value>) -> Result<Box<dyn Optimizer
         }
         "radam" => {
             let d = RAdamConfig::default();
-            boxed(RAdamConfig {
+            Any::RAdam(RAdamConfig {
                 lr: h.float("lr", d.lr)?,
                 betas: h.pair("betas", d.betas)?,
                 eps: h.float("eps", d.eps)?,
@@ -761,7 +924,7 @@ pub fn build(name: &str, hyper: &Map<String, Value>) -> Result<Box<dyn Optimizer
         }
         "lion" => {
             let d = LionConfig::default();
-            boxed(LionConfig {
+            Any::Lion(LionConfig {
                 lr: h.float("lr", d.lr)?,
                 betas: h.pair("betas", d.betas)?,
                 weight_decay: h.float("weight_decay", d.weight_decay)?,
@@ -770,14 +933,14 @@ pub fn build(name: &str, hyper: &Map<String, Value>) -> Result<Box<dyn Optimizer
         }
         _ => {
             let d = RpropConfig::default();
-            boxed(RpropConfig {
+            Any::Rprop(RpropConfig {
                 lr: h.float("lr", d.lr)?,
                 etas: h.pair("etas", d.etas)?,
                 step_sizes: h.pair("step_sizes", d.step_sizes)?,
                 maximize: h.flag("maximize", d.maximize)?,
             })
         }
-    }
+    }))
 }
 
 /// The shape of a parameter: `Some([rows, cols])` for a matrix, `None` for a

@@ -2,6 +2,14 @@
 
     python scripts/reference/generate.py   # writes tests/fixtures/pytorch/<optimizer>.json
                                            #    and tests/fixtures/optax/<function>.json
+    python scripts/reference/generate.py --dtype float32
+                                           # writes tests/fixtures/pytorch-float32/<optimizer>.json
+
+float32: the same requests (same seed, same cases, the same float64 numbers in
+the request), run by PyTorch on float32 tensors: every number of the request is
+rounded to the nearest float32 on entry, and `expected` holds float32 values,
+each written as the shortest decimal of the float32 widened to float64 (which
+reads back to the same float32).
 
 PyTorch: every case is a `descent replay` request (optimizer, hyper, params,
 grads) plus `expected`, the parameters PyTorch holds after each step (float64,
@@ -170,7 +178,7 @@ def initial_params(rng, n):
     return p
 
 
-def make_case(optimizer, name, hyper):
+def make_case(optimizer, name, hyper, dtype=torch.float64):
     rng = random.Random(f"{SEED}:{optimizer}:{name}")
     n = rng.randint(5, 7)
     steps = rng.randint(120, 140)
@@ -183,7 +191,7 @@ def make_case(optimizer, name, hyper):
         "params": initial_params(rng, n),
         "grads": gradients(rng, n, steps, scale_exp),
     }
-    expected = torch_replay(request)
+    expected = torch_replay(request, dtype)
     for row in expected:
         assert all(math.isfinite(x) for x in row), (optimizer, name)
     return {"name": name, **request, "expected": expected}
@@ -205,22 +213,24 @@ def dump_case(case):
     return "{\n" + ",\n".join(head + [rows("grads"), rows("expected")]) + "\n}"
 
 
-def write_pytorch():
+def write_pytorch(dtype_name="float64"):
+    dtype = getattr(torch, dtype_name)
+    out_dir = OUT if dtype_name == "float64" else FIXTURES / f"pytorch-{dtype_name}"
     torch.manual_seed(SEED)  # nothing here draws from torch's generator; belt and braces
-    OUT.mkdir(parents=True, exist_ok=True)
+    out_dir.mkdir(parents=True, exist_ok=True)
     meta = {
         "generator": "scripts/reference/generate.py",
         "seed": SEED,
         "torch": torch.__version__,
         "python": platform.python_version(),
         "cpu_capability": torch.backends.cpu.get_cpu_capability(),
-        "dtype": "float64",
+        "dtype": dtype_name,
         "foreach": False,
     }
     total = 0
     for optimizer, cases in CASES.items():
         cases = cases + [("maximize", {**MAXIMIZE[optimizer], "maximize": True})]
-        built = [make_case(optimizer, name, hyper) for name, hyper in cases]
+        built = [make_case(optimizer, name, hyper, dtype) for name, hyper in cases]
         meta_text = ",\n".join(f'  "{k}": {json.dumps(v)}' for k, v in meta.items())
         text = (
             "{\n"
@@ -230,7 +240,7 @@ def write_pytorch():
             + "\n  ]\n}\n"
         )
         assert json.loads(text)["cases"][0]["expected"] == built[0]["expected"]
-        path = OUT / f"{optimizer}.json"
+        path = out_dir / f"{optimizer}.json"
         path.write_text(text)
         total += len(text)
         print(f"{path.name:14s} {len(built):2d} cases  {len(text) / 1024:7.1f} KiB", file=sys.stderr)
@@ -431,6 +441,11 @@ def write_optax():
 
 
 def main():
+    if sys.argv[1:] == ["--dtype", "float32"]:
+        write_pytorch("float32")
+        return
+    if sys.argv[1:]:
+        sys.exit("usage: generate.py [--dtype float32]")
     write_pytorch()
     write_optax()
 

@@ -1,4 +1,7 @@
-"""Run one replay request through PyTorch (float64, foreach=False, single-tensor path).
+"""Run one replay request through PyTorch (foreach=False, single-tensor path), in
+float64 or, with dtype torch.float32, in float32: the request's numbers are then
+rounded to the nearest float32 as torch.tensor(x, dtype=torch.float32) does, and
+the returned floats are float32 values widened exactly to Python floats.
 
 Shared by the fixture generator and the cross-check. Pinned versions: requirements.txt.
 """
@@ -26,7 +29,7 @@ CLASSES = {
 NO_FOREACH = {"muon"}
 
 
-def torch_replay(request):
+def torch_replay(request, dtype=torch.float64):
     """Return the parameters after each step, as lists of Python floats."""
     hyper = dict(request.get("hyper", {}))
     for key in ("betas", "etas", "step_sizes", "eps", "ns_coefficients"):
@@ -35,7 +38,7 @@ def torch_replay(request):
         if key in hyper:
             hyper[key] = tuple(hyper[key])
     shape = request.get("shape")
-    p = torch.nn.Parameter(torch.tensor(request["params"], dtype=torch.float64))
+    p = torch.nn.Parameter(torch.tensor(request["params"], dtype=dtype))
     if shape is not None:
         p = torch.nn.Parameter(p.detach().reshape(shape).clone())
     name = request["optimizer"]
@@ -43,8 +46,9 @@ def torch_replay(request):
     opt = CLASSES[name]([p], **extra, **hyper)
     out = []
     for g in request["grads"]:
-        p.grad = torch.tensor(g, dtype=torch.float64).reshape(p.shape)
+        p.grad = torch.tensor(g, dtype=dtype).reshape(p.shape)
         opt.step()
+        assert p.dtype == dtype
         out.append(p.detach().reshape(-1).tolist())
     return out
 
