@@ -1,12 +1,13 @@
 //! Optax's conventions against PyTorch's and the crate's.
 //!
-//! Claims `optax-conventions`, `optax-rprop-lags` and
+//! Claims `optax-conventions`, `optax-adam-variants`, `optax-rprop-lags` and
 //! `optax-adadelta-default-ascends`; the last test here checks the crate's
 //! `Amsgrad::Optax` and `Amsgrad::Paper` against Optax's `amsgrad`.
 //!
 //! The fixtures in `tests/fixtures/optax/` are written by
 //! `scripts/reference/generate.py`, the script that writes the PyTorch fixtures
-//! (jax in float64, Optax's update jit-compiled). There is one file per Optax
+//! (jax in float64, Optax's update jit-compiled), and, for Adamax, NAdam and
+//! RAdam, by `scripts/reference/generate_optax_more.py` in the same format. There is one file per Optax
 //! function. Each case calls `optax.<function>(**args)` on recorded inputs and
 //! holds Optax's parameters after every step (`expected`). Where a case has a
 //! PyTorch counterpart (`torch`: a replay request's `optimizer` and `hyper`), it
@@ -80,8 +81,9 @@ const OPTAX_TOLERANCE: f64 = 1e-11;
 const MAX_STEPS: usize = 80;
 
 /// The Optax functions that have a fixture file.
-const FUNCTIONS: [&str; 8] = [
-    "adadelta", "adagrad", "adam", "adamw", "amsgrad", "rmsprop", "rprop", "sgd",
+const FUNCTIONS: [&str; 11] = [
+    "adadelta", "adagrad", "adam", "adamax", "adamw", "amsgrad", "nadam", "radam", "rmsprop",
+    "rprop", "sgd",
 ];
 
 /// One recorded Optax trajectory.
@@ -281,6 +283,7 @@ fn check_matches_pytorch(function: &str) {
 }
 
 // claim: optax-conventions
+// claim: optax-adam-variants
 // claim-external: checks that the Optax fixtures are pinned and complete
 /// Every Optax file is present, pinned and fit for the tolerance's derivation.
 #[test]
@@ -318,6 +321,132 @@ fn optax_fixtures_are_pinned_and_complete() {
                 assert_eq!(t.len(), case.grads.len(), "{label}");
             }
         }
+    }
+}
+
+/// The Optax cases of `function` named in `matching` against PyTorch and against
+/// the crate within the tolerance, and those named in `differing` against PyTorch
+/// by more than `1e5` times it (module documentation). Every case of the file
+/// must be named. Returns `(name, Optax against PyTorch, crate against Optax)`
+/// for each case, relative to the running scale.
+fn check_split(function: &str, matching: &[&str], differing: &[&str]) -> Vec<(String, f64, f64)> {
+    let cases = load(function);
+    let mut out = Vec::new();
+    for case in &cases {
+        let label = case.label();
+        let name = case.name.as_str();
+        assert!(
+            matching.contains(&name) != differing.contains(&name),
+            "{label}: name it as matching or as differing, once"
+        );
+        let against_torch = worst(&case.params, &case.expected, case.torch_rows());
+        let crate_against_optax = worst(&case.params, &case.crate_rows(), &case.expected);
+        if matching.contains(&name) {
+            assert_close(&label, &case.params, &case.expected, case.torch_rows());
+            assert_close(
+                &format!("crate against {label}"),
+                &case.params,
+                &case.crate_rows(),
+                &case.expected,
+            );
+        } else {
+            assert!(
+                against_torch > 1e5 * OPTAX_TOLERANCE,
+                "{label}: expected to differ from PyTorch, found only {against_torch:e} * scale"
+            );
+        }
+        eprintln!(
+            "{label}: Optax against PyTorch {against_torch:.2e} * scale, \
+             crate against Optax {crate_against_optax:.2e} * scale"
+        );
+        out.push((case.name.clone(), against_torch, crate_against_optax));
+    }
+    out
+}
+
+// claim: optax-adam-variants
+/// `optax.adamax` equals PyTorch's `Adamax` (eps inside the maximum, only `m`
+/// bias-corrected) with the same hyperparameters.
+#[test]
+fn optax_adamax_matches_pytorch() {
+    check_split("adamax", &["defaults", "betas", "eps"], &[]);
+}
+
+// claim: optax-adam-variants
+/// `optax.nadam` is PyTorch's `NAdam` with a constant momentum coefficient
+/// (`momentum_decay = 1e6`, so that `0.96^(t psi)` is 0 and `mu_t = beta1`), and
+/// differs from PyTorch's default schedule (`momentum_decay = 4e-3`), whose
+/// coefficient starts near `beta1 / 2`: the first step already differs, by the
+/// closed form below.
+#[test]
+fn optax_nadam_is_pytorch_nadam_without_the_schedule() {
+    check_split(
+        "nadam",
+        &["defaults,constant", "betas,constant"],
+        &["defaults,schedule"],
+    );
+    // First step, one coordinate, in closed form. Optax (constant beta1 = b):
+    // lr g (b (1 - b) / (1 - b^2) + (1 - b) / (1 - b)) / (|g| + eps) for bias-corrected
+    // v = g^2, i.e. lr sign(g) (b / (1 + b) + 1) up to eps. PyTorch's schedule
+    // (mu_1 = b (1 - 0.5 0.96^0.004), mu_2 likewise): lr sign(g) ((1 - mu_1) / (1 - mu_1)
+    // + mu_2 (1 - b) / (1 - mu_1 mu_2)).
+    let cases = load("nadam");
+    let case = find(&cases, "defaults,schedule");
+    let (lr, b) = (case.arg("learning_rate", f64::NAN), 0.9_f64);
+    let mu = |t: f64| b * (1.0 - 0.5 * 0.96_f64.powf(t * 4e-3));
+    let optax_step = lr * (b / (1.0 + b) + 1.0);
+    let torch_step = lr * (1.0 + mu(2.0) * (1.0 - b) / (1.0 - mu(1.0) * mu(2.0)));
+    let mut checked = 0;
+    for (i, &g) in case.grads[0].iter().enumerate() {
+        if g.abs() < 0.1 {
+            // eps = 1e-8 shifts the step by a relative eps / |g|; from |g| = 0.1 on
+            // that is at most 1e-7, inside the 1e-6 used here.
+            continue;
+        }
+        checked += 1;
+        let o = (case.params[i] - case.expected[0][i]) * g.signum();
+        let t = (case.params[i] - case.torch_rows()[0][i]) * g.signum();
+        assert!(
+            (o - optax_step).abs() <= 1e-6 * optax_step,
+            "optax step {i}: {o}"
+        );
+        assert!(
+            (t - torch_step).abs() <= 1e-6 * torch_step,
+            "torch step {i}: {t}"
+        );
+    }
+    assert!(checked >= 1, "no coordinate with |g| >= 0.1 at step 1");
+    assert!((optax_step / lr - 1.4737).abs() < 1e-4 && (torch_step / lr - 1.0565).abs() < 1e-4);
+}
+
+// claim: optax-adam-variants
+/// `optax.radam` equals PyTorch's `RAdam` when `eps = 0`. With `eps > 0` they
+/// differ from the first rectified step on (step 6 for every `beta2` here),
+/// because Optax adds `eps` to `sqrt(v_hat)` and PyTorch to `sqrt(v)` before the
+/// bias correction; the unrectified steps 1 to 5 (`m_hat` alone, no `eps`) agree.
+#[test]
+fn optax_radam_matches_pytorch_only_with_eps_zero() {
+    check_split(
+        "radam",
+        &["eps=0", "betas+eps=0"],
+        &["defaults", "eps=1e-3"],
+    );
+    for case in load("radam") {
+        if case.name.starts_with("eps=0") || case.name == "betas+eps=0" {
+            continue;
+        }
+        let label = case.label();
+        assert_close(
+            &format!("{label}, steps 1-5"),
+            &case.params,
+            &case.expected[..5],
+            &case.torch_rows()[..5],
+        );
+        let six = worst(&case.params, &case.expected[..6], &case.torch_rows()[..6]);
+        assert!(
+            six > 1e3 * OPTAX_TOLERANCE,
+            "{label}: step 6 differs by only {six:e}"
+        );
     }
 }
 
