@@ -81,7 +81,7 @@ const OPTAX_TOLERANCE: f64 = 1e-11;
 const MAX_STEPS: usize = 80;
 
 /// The Optax functions that have a fixture file.
-const FUNCTIONS: [&str; 12] = [
+const FUNCTIONS: [&str; 13] = [
     "adadelta",
     "adafactor",
     "adagrad",
@@ -89,6 +89,7 @@ const FUNCTIONS: [&str; 12] = [
     "adamax",
     "adamw",
     "amsgrad",
+    "muon",
     "nadam",
     "radam",
     "rmsprop",
@@ -579,6 +580,98 @@ fn optax_adafactor_is_pytorchs_up_to_a_float32_decay() {
     );
     assert!(u > 1e5 * OPTAX_TOLERANCE, "unfactored: {u:e}");
     eprintln!("optax.adafactor / matrix,unfactored against PyTorch {u:.2e} * scale");
+}
+
+/// Optax 0.2.8's `contrib.muon` without Nesterov on a square matrix, in float64,
+/// written from its source: `m = (1 - beta) g + beta m`, `m_hat = m / (1 -
+/// beta^t)`, `X = m_hat / (||m_hat||_F + eps)`, then `ns_steps` times
+/// `A = X X^T`, `X = a X + (b A + c A A) X`; the update `-lr X` (the width scale
+/// `sqrt(max(1, cols / rows))` is 1 for a square matrix, and there is no decay).
+fn optax_muon_square(case: &OptaxCase) -> Vec<Vec<f64>> {
+    let lr = case.arg("learning_rate", f64::NAN);
+    let (beta, eps) = (case.arg("beta", 0.95), case.arg("eps", 1e-8));
+    let (a, b, c) = (3.4445, -4.7750, 2.0315);
+    let n = (case.params.len() as f64).sqrt() as usize;
+    assert_eq!(n * n, case.params.len(), "a square matrix");
+    let mut theta = DMatrix::from_row_slice(n, n, &case.params);
+    let mut m = DMatrix::zeros(n, n);
+    let mut out = Vec::new();
+    for (k, g) in case.grads.iter().enumerate() {
+        let g = DMatrix::from_row_slice(n, n, g);
+        m = g * (1.0 - beta) + &m * beta;
+        let m_hat = &m / (1.0 - beta.powi(k as i32 + 1));
+        let mut x = &m_hat / (m_hat.norm() + eps);
+        for _ in 0..5 {
+            let aa = &x * x.transpose();
+            let bb = &aa * b + &aa * &aa * c;
+            x = &x * a + bb * &x;
+        }
+        theta -= x * lr;
+        out.push(theta.transpose().iter().copied().collect());
+    }
+    out
+}
+
+// claim: optax-muon-float64-newton-schulz
+/// `optax.contrib.muon(nesterov=False)` on a square matrix is PyTorch's `Muon`
+/// (`nesterov=False`, `weight_decay=0`) except for the arithmetic of the
+/// Newton-Schulz iteration: PyTorch runs it in bfloat16, Optax in float64. A
+/// float64 model of Optax's step reproduces Optax's trajectory; PyTorch's (and the
+/// crate's, which emulates bfloat16) lies at bfloat16's distance from it. With
+/// Nesterov, and on a tall matrix, the two are different methods.
+///
+/// Tolerance of the model, absolute, per step: the iteration's quintic map
+/// `p(s) = a s + b s^3 + c s^5` has `|p'(s)| <= 3.9` on `[0, 1.2]`, where the
+/// normalized singular values stay, so five steps amplify an input error by at
+/// most `3.9^5 < 1000`. Each step's products of 3 x 3 matrices with entries at
+/// most 1.5 round at most 15 times by `u` relative, so the iteration's output is
+/// off by at most `5 * 1000 * 15 u * 1.5 < 1.2e5 u`; the momentum, its correction
+/// and the normalization add a few `u`. The step multiplies by `lr`, and `t`
+/// steps add up: `|model - optax| <= t lr 1.2e5 u` after step `t` (about `2e-14 t`
+/// for `lr = 0.01`).
+#[test]
+fn optax_muon_is_pytorchs_in_float64() {
+    let cases = load("muon");
+    assert_eq!(cases.len(), 3, "muon.json: three cases");
+    let case = find(&cases, "square,nesterov=False");
+    let lr = case.arg("learning_rate", f64::NAN);
+    let model = optax_muon_square(case);
+    let u = f64::EPSILON / 2.0;
+    let mut worst_model = 0.0_f64;
+    for (t, (row, want)) in model.iter().zip(&case.expected).enumerate() {
+        let bound = (t + 1) as f64 * lr * 1.2e5 * u;
+        for (x, y) in row.iter().zip(want) {
+            let d = (x - y).abs();
+            assert!(
+                d <= bound,
+                "step {}: model {x}, Optax {y}, {d:e} > {bound:e}",
+                t + 1
+            );
+            worst_model = worst_model.max(d / bound);
+        }
+    }
+    // PyTorch (bfloat16 Newton-Schulz) and the crate against Optax: further apart
+    // than float64 rounding (1e3 times the tolerance), at bfloat16's scale.
+    let a = worst(&case.params, &case.expected, case.torch_rows());
+    let b = worst(&case.params, &case.crate_rows(), &case.expected);
+    assert!(
+        a > 1e3 * OPTAX_TOLERANCE && b > 1e3 * OPTAX_TOLERANCE,
+        "{a:e} {b:e}"
+    );
+    eprintln!(
+        "{}: model within {worst_model:.2e} of its bound; Optax against PyTorch {a:.2e} * scale, \
+         crate against Optax {b:.2e} * scale",
+        case.label()
+    );
+    // A different method, not a different precision: more than five times the
+    // bfloat16 distance just measured.
+    let precision = a;
+    for name in ["square", "tall,nesterov=False"] {
+        let case = find(&cases, name);
+        let a = worst(&case.params, &case.expected, case.torch_rows());
+        assert!(a > 5.0 * precision, "{}: {a:e}", case.label());
+        eprintln!("{}: Optax against PyTorch {a:.2e} * scale", case.label());
+    }
 }
 
 // claim: optax-conventions

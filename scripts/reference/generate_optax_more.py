@@ -1,8 +1,8 @@
 """Optax fixtures for the optimizers of issue 10 that both libraries have:
-Adamax, NAdam, RAdam and Adafactor.
+Adamax, NAdam, RAdam, Adafactor and Muon (`optax.contrib.muon`).
 
     python scripts/reference/generate_optax_more.py
-        # writes tests/fixtures/optax/{adamax,nadam,radam,adafactor}.json
+        # writes tests/fixtures/optax/{adamax,nadam,radam,adafactor,muon}.json
 
 The format is generate.py's Optax format exactly (its `optax_inputs`,
 `optax_run` and `dump_optax_case` are reused): every case calls
@@ -90,6 +90,20 @@ CASES = {
         # Optax's default min_dim_size_to_factor leaves a small matrix unfactored.
         ("matrix,unfactored", {"learning_rate": 0.01}, ("adafactor", {"lr": 0.01})),
     ],
+    # optax.contrib.muon on a matrix: PyTorch's Muon with weight_decay 0 (its
+    # default is 0.1, Optax's 0). Without Nesterov and on a square matrix the two
+    # differ only in the Newton-Schulz arithmetic (PyTorch: bfloat16; Optax: the
+    # parameters' float64); Optax's momentum is bias-corrected, a scalar factor
+    # the normalization removes. With Nesterov, Optax corrects its two terms by
+    # different factors; on a tall matrix PyTorch scales by sqrt(rows / cols) and
+    # Optax by sqrt(max(1, cols / rows)).
+    "muon": [
+        ("square,nesterov=False", {"learning_rate": 0.01, "nesterov": False},
+         ("muon", {"lr": 0.01, "nesterov": False, "weight_decay": 0.0})),
+        ("square", {"learning_rate": 0.01}, ("muon", {"lr": 0.01, "weight_decay": 0.0})),
+        ("tall,nesterov=False", {"learning_rate": 0.01, "nesterov": False},
+         ("muon", {"lr": 0.01, "nesterov": False, "weight_decay": 0.0})),
+    ],
 }
 
 # Matrix cases: their shape (inputs of their own, of that many entries).
@@ -99,6 +113,9 @@ SHAPES = {
     ("adafactor", "matrix+weight_decay+d"): [3, 4],
     ("adafactor", "matrix,unfactored"): [3, 4],
     ("adafactor", "matrix,decay_rate=0"): [3, 4],
+    ("muon", "square,nesterov=False"): [3, 3],
+    ("muon", "square"): [3, 3],
+    ("muon", "tall,nesterov=False"): [4, 3],
 }
 
 
@@ -115,7 +132,8 @@ def matrix_inputs(function, name, shape):
 
 def optax_run_shaped(function, args, params, grads, shape):
     """Optax's iterates on a matrix parameter, flattened row-major."""
-    opt = getattr(optax, function)(**args)
+    lib = optax.contrib if function == "muon" else optax
+    opt = getattr(lib, function)(**args)
     update = jax.jit(opt.update)
     p = jnp.asarray(params, dtype=jnp.float64).reshape(shape)
     state = opt.init(p)
