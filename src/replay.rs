@@ -13,6 +13,9 @@
 //! (`"shape": [n]` says the parameter is a vector). Adafactor factors a matrix's
 //! second moment by rows and columns; Muon requires a matrix; the other
 //! optimizers act entry by entry and only check the shape.
+//! For `sparseadam` a dense gradient row stands for the sparse tensor
+//! `g.to_sparse()`: an entry equal to zero (`0.0` or `-0.0`) is absent, and its
+//! parameter and moments stay as they were.
 //!
 //! Response: `{"params": [[...], [...]]}`, the parameters after each step. Numbers
 //! are read and written so that every `f64` round-trips exactly.
@@ -51,7 +54,7 @@ use crate::error::HyperError;
 use crate::optim::{
     AdadeltaConfig, Adafactor, AdafactorConfig, AdagradConfig, AdamConfig, AdamaxConfig, AdjustLr,
     Amsgrad, AsgdConfig, LionConfig, Muon, MuonConfig, NAdamConfig, Optim, Optimizer, RAdamConfig,
-    Real, RmsPropConfig, RpropConfig, Rule, Scalar, SgdConfig, WeightDecay,
+    Real, RmsPropConfig, RpropConfig, Rule, Scalar, SgdConfig, SparseAdamConfig, WeightDecay,
 };
 
 /// The number type a request runs in, its `"dtype"`: PyTorch's names.
@@ -64,7 +67,7 @@ enum Dtype {
 }
 
 /// The optimizers `replay` knows, by PyTorch's class name in lower case.
-pub const OPTIMIZERS: [&str; 14] = [
+pub const OPTIMIZERS: [&str; 15] = [
     "sgd",
     "adagrad",
     "rmsprop",
@@ -79,6 +82,7 @@ pub const OPTIMIZERS: [&str; 14] = [
     "lion",
     "adafactor",
     "muon",
+    "sparseadam",
 ];
 
 /// The `hyper` keys each optimizer accepts: PyTorch's constructor arguments.
@@ -152,6 +156,7 @@ pub fn keys(optimizer: &str) -> Option<&'static [&'static str]> {
             "adjust_lr_fn",
         ],
         "adafactor" => &["lr", "beta2_decay", "eps", "d", "weight_decay", "maximize"],
+        "sparseadam" => &["lr", "betas", "eps", "maximize"],
         _ => return None,
     })
 }
@@ -696,6 +701,7 @@ enum Any {
     NAdam(NAdamConfig),
     RAdam(RAdamConfig),
     Lion(LionConfig),
+    SparseAdam(SparseAdamConfig),
     Rprop(RpropConfig),
 }
 
@@ -713,6 +719,7 @@ macro_rules! each {
             Any::NAdam($c) => $body,
             Any::RAdam($c) => $body,
             Any::Lion($c) => $body,
+            Any::SparseAdam($c) => $body,
             Any::Rprop($c) => $body,
         }
     };
@@ -928,6 +935,16 @@ fn configure(name: &str, hyper: &Map<String, Value>) -> Result<Option<Any>, Stri
                 lr: h.float("lr", d.lr)?,
                 betas: h.pair("betas", d.betas)?,
                 weight_decay: h.float("weight_decay", d.weight_decay)?,
+                maximize: h.flag("maximize", d.maximize)?,
+            })
+        }
+        // A dense gradient row stands for `g.to_sparse()`: zero entries are absent.
+        "sparseadam" => {
+            let d = SparseAdamConfig::default();
+            Any::SparseAdam(SparseAdamConfig {
+                lr: h.float("lr", d.lr)?,
+                betas: h.pair("betas", d.betas)?,
+                eps: h.float("eps", d.eps)?,
                 maximize: h.flag("maximize", d.maximize)?,
             })
         }

@@ -1,12 +1,13 @@
 //! Optax's conventions against PyTorch's and the crate's.
 //!
-//! Claims `optax-conventions`, `optax-rprop-lags` and
+//! Claims `optax-conventions`, `optax-adam-variants`, `optax-rprop-lags` and
 //! `optax-adadelta-default-ascends`; the last test here checks the crate's
 //! `Amsgrad::Optax` and `Amsgrad::Paper` against Optax's `amsgrad`.
 //!
 //! The fixtures in `tests/fixtures/optax/` are written by
 //! `scripts/reference/generate.py`, the script that writes the PyTorch fixtures
-//! (jax in float64, Optax's update jit-compiled). There is one file per Optax
+//! (jax in float64, Optax's update jit-compiled), and, for Adamax, NAdam and
+//! RAdam, by `scripts/reference/generate_optax_more.py` in the same format. There is one file per Optax
 //! function. Each case calls `optax.<function>(**args)` on recorded inputs and
 //! holds Optax's parameters after every step (`expected`). Where a case has a
 //! PyTorch counterpart (`torch`: a replay request's `optimizer` and `hyper`), it
@@ -80,8 +81,20 @@ const OPTAX_TOLERANCE: f64 = 1e-11;
 const MAX_STEPS: usize = 80;
 
 /// The Optax functions that have a fixture file.
-const FUNCTIONS: [&str; 8] = [
-    "adadelta", "adagrad", "adam", "adamw", "amsgrad", "rmsprop", "rprop", "sgd",
+const FUNCTIONS: [&str; 13] = [
+    "adadelta",
+    "adafactor",
+    "adagrad",
+    "adam",
+    "adamax",
+    "adamw",
+    "amsgrad",
+    "muon",
+    "nadam",
+    "radam",
+    "rmsprop",
+    "rprop",
+    "sgd",
 ];
 
 /// One recorded Optax trajectory.
@@ -95,6 +108,8 @@ struct OptaxCase {
     grads: Vec<Vec<f64>>,
     expected: Vec<Vec<f64>>,
     torch_expected: Option<Vec<Vec<f64>>>,
+    /// A matrix parameter's `[rows, cols]` (params and rows flattened row-major).
+    shape: Option<Value>,
 }
 
 impl OptaxCase {
@@ -129,7 +144,13 @@ impl OptaxCase {
             .torch
             .as_ref()
             .unwrap_or_else(|| panic!("{}: no PyTorch counterpart", self.label()));
-        replay(optimizer, hyper, &self.params, &self.grads)
+        replay_shaped(
+            optimizer,
+            hyper,
+            self.shape.as_ref(),
+            &self.params,
+            &self.grads,
+        )
     }
 }
 
@@ -180,6 +201,7 @@ fn load(function: &str) -> Vec<OptaxCase> {
                 grads: rows(&c["grads"], "grads"),
                 expected: rows(&c["expected"], "expected"),
                 torch_expected: c.get("torch_expected").map(|r| rows(r, "torch_expected")),
+                shape: c.get("shape").cloned(),
             }
         })
         .collect()
@@ -199,8 +221,22 @@ fn replay(
     params: &[f64],
     grads: &[Vec<f64>],
 ) -> Vec<Vec<f64>> {
+    replay_shaped(optimizer, hyper, None, params, grads)
+}
+
+/// [`replay`] for a parameter of the given `shape` (`None`: a vector).
+fn replay_shaped(
+    optimizer: &str,
+    hyper: &Map<String, Value>,
+    shape: Option<&Value>,
+    params: &[f64],
+    grads: &[Vec<f64>],
+) -> Vec<Vec<f64>> {
     let mut req = Map::new();
     req.insert("optimizer".into(), Value::String(optimizer.into()));
+    if let Some(shape) = shape {
+        req.insert("shape".into(), shape.clone());
+    }
     req.insert("hyper".into(), Value::Object(hyper.clone()));
     req.insert("params".into(), to_json(params));
     req.insert(
@@ -281,6 +317,7 @@ fn check_matches_pytorch(function: &str) {
 }
 
 // claim: optax-conventions
+// claim: optax-adam-variants
 // claim-external: checks that the Optax fixtures are pinned and complete
 /// Every Optax file is present, pinned and fit for the tolerance's derivation.
 #[test]
@@ -318,6 +355,322 @@ fn optax_fixtures_are_pinned_and_complete() {
                 assert_eq!(t.len(), case.grads.len(), "{label}");
             }
         }
+    }
+}
+
+/// The Optax cases of `function` named in `matching` against PyTorch and against
+/// the crate within the tolerance, and those named in `differing` against PyTorch
+/// by more than `1e5` times it (module documentation). Every case of the file
+/// must be named. Returns `(name, Optax against PyTorch, crate against Optax)`
+/// for each case, relative to the running scale.
+fn check_split(function: &str, matching: &[&str], differing: &[&str]) -> Vec<(String, f64, f64)> {
+    let cases = load(function);
+    let mut out = Vec::new();
+    for case in &cases {
+        let label = case.label();
+        let name = case.name.as_str();
+        assert!(
+            matching.contains(&name) != differing.contains(&name),
+            "{label}: name it as matching or as differing, once"
+        );
+        let against_torch = worst(&case.params, &case.expected, case.torch_rows());
+        let crate_against_optax = worst(&case.params, &case.crate_rows(), &case.expected);
+        if matching.contains(&name) {
+            assert_close(&label, &case.params, &case.expected, case.torch_rows());
+            assert_close(
+                &format!("crate against {label}"),
+                &case.params,
+                &case.crate_rows(),
+                &case.expected,
+            );
+        } else {
+            assert!(
+                against_torch > 1e5 * OPTAX_TOLERANCE,
+                "{label}: expected to differ from PyTorch, found only {against_torch:e} * scale"
+            );
+        }
+        eprintln!(
+            "{label}: Optax against PyTorch {against_torch:.2e} * scale, \
+             crate against Optax {crate_against_optax:.2e} * scale"
+        );
+        out.push((case.name.clone(), against_torch, crate_against_optax));
+    }
+    out
+}
+
+// claim: optax-adam-variants
+/// `optax.adamax` equals PyTorch's `Adamax` (eps inside the maximum, only `m`
+/// bias-corrected) with the same hyperparameters.
+#[test]
+fn optax_adamax_matches_pytorch() {
+    check_split("adamax", &["defaults", "betas", "eps"], &[]);
+}
+
+// claim: optax-adam-variants
+/// `optax.nadam` is PyTorch's `NAdam` with a constant momentum coefficient
+/// (`momentum_decay = 1e6`, so that `0.96^(t psi)` is 0 and `mu_t = beta1`), and
+/// differs from PyTorch's default schedule (`momentum_decay = 4e-3`), whose
+/// coefficient starts near `beta1 / 2`: the first step already differs, by the
+/// closed form below.
+#[test]
+fn optax_nadam_is_pytorch_nadam_without_the_schedule() {
+    check_split(
+        "nadam",
+        &["defaults,constant", "betas,constant"],
+        &["defaults,schedule"],
+    );
+    // First step, one coordinate, in closed form. Optax (constant beta1 = b):
+    // lr g (b (1 - b) / (1 - b^2) + (1 - b) / (1 - b)) / (|g| + eps) for bias-corrected
+    // v = g^2, i.e. lr sign(g) (b / (1 + b) + 1) up to eps. PyTorch's schedule
+    // (mu_1 = b (1 - 0.5 0.96^0.004), mu_2 likewise): lr sign(g) ((1 - mu_1) / (1 - mu_1)
+    // + mu_2 (1 - b) / (1 - mu_1 mu_2)).
+    let cases = load("nadam");
+    let case = find(&cases, "defaults,schedule");
+    let (lr, b) = (case.arg("learning_rate", f64::NAN), 0.9_f64);
+    let mu = |t: f64| b * (1.0 - 0.5 * 0.96_f64.powf(t * 4e-3));
+    let optax_step = lr * (b / (1.0 + b) + 1.0);
+    let torch_step = lr * (1.0 + mu(2.0) * (1.0 - b) / (1.0 - mu(1.0) * mu(2.0)));
+    let mut checked = 0;
+    for (i, &g) in case.grads[0].iter().enumerate() {
+        if g.abs() < 0.1 {
+            // eps = 1e-8 shifts the step by a relative eps / |g|; from |g| = 0.1 on
+            // that is at most 1e-7, inside the 1e-6 used here.
+            continue;
+        }
+        checked += 1;
+        let o = (case.params[i] - case.expected[0][i]) * g.signum();
+        let t = (case.params[i] - case.torch_rows()[0][i]) * g.signum();
+        assert!(
+            (o - optax_step).abs() <= 1e-6 * optax_step,
+            "optax step {i}: {o}"
+        );
+        assert!(
+            (t - torch_step).abs() <= 1e-6 * torch_step,
+            "torch step {i}: {t}"
+        );
+    }
+    assert!(checked >= 1, "no coordinate with |g| >= 0.1 at step 1");
+    assert!((optax_step / lr - 1.4737).abs() < 1e-4 && (torch_step / lr - 1.0565).abs() < 1e-4);
+}
+
+// claim: optax-adam-variants
+/// `optax.radam` equals PyTorch's `RAdam` when `eps = 0`. With `eps > 0` they
+/// differ from the first rectified step on (step 6 for every `beta2` here),
+/// because Optax adds `eps` to `sqrt(v_hat)` and PyTorch to `sqrt(v)` before the
+/// bias correction; the unrectified steps 1 to 5 (`m_hat` alone, no `eps`) agree.
+#[test]
+fn optax_radam_matches_pytorch_only_with_eps_zero() {
+    check_split(
+        "radam",
+        &["eps=0", "betas+eps=0"],
+        &["defaults", "eps=1e-3"],
+    );
+    for case in load("radam") {
+        if case.name.starts_with("eps=0") || case.name == "betas+eps=0" {
+            continue;
+        }
+        let label = case.label();
+        assert_close(
+            &format!("{label}, steps 1-5"),
+            &case.params,
+            &case.expected[..5],
+            &case.torch_rows()[..5],
+        );
+        let six = worst(&case.params, &case.expected[..6], &case.torch_rows()[..6]);
+        assert!(
+            six > 1e3 * OPTAX_TOLERANCE,
+            "{label}: step 6 differs by only {six:e}"
+        );
+    }
+}
+
+/// Optax 0.2.8's `adafactor` on a vector parameter (not factored), written from its
+/// source: `decay_rate_t = 1 - t^-decay_rate` computed in float32 (the step as a
+/// float32 array, `1.0 - decay_rate_t` in float32 too), `v = b v + (1 - b)(g^2 +
+/// eps)` in float64, `u = g v^-1/2`, clipped by its root mean square
+/// (`clipping_threshold`), times the learning rate, times `max(rms(theta), 1e-3)`,
+/// subtracted. libm's `powf` gives XLA's float32 powers for every step here
+/// (checked for t <= 200 when this test was written).
+fn optax_adafactor_vector(case: &OptaxCase) -> Vec<Vec<f64>> {
+    let lr = case.arg("learning_rate", f64::NAN);
+    let decay_rate = case.arg("decay_rate", 0.8);
+    let eps = case.arg("eps", 1e-30);
+    let threshold = case.arg("clipping_threshold", 1.0);
+    let rms = |x: &[f64]| (x.iter().map(|a| a * a).sum::<f64>() / x.len() as f64).sqrt();
+    let mut theta = case.params.clone();
+    let mut v = vec![0.0; theta.len()];
+    let mut out = Vec::new();
+    for (k, g) in case.grads.iter().enumerate() {
+        let t = (k + 1) as f32;
+        let b32 = 1.0_f32 - t.powf(-(decay_rate as f32));
+        let (b, c) = (f64::from(b32), f64::from(1.0_f32 - b32));
+        let mut u: Vec<f64> = g
+            .iter()
+            .zip(&mut v)
+            .map(|(&gi, vi)| {
+                *vi = b * *vi + c * (gi * gi + eps);
+                gi * vi.powf(-0.5)
+            })
+            .collect();
+        let clip = (rms(&u) / threshold).max(1.0);
+        let scale = rms(&theta).max(1e-3);
+        for (ui, th) in u.iter_mut().zip(&mut theta) {
+            *ui = *ui / clip * lr * scale;
+            *th -= *ui;
+        }
+        out.push(theta.clone());
+    }
+    out
+}
+
+// claim: optax-adafactor-float32-decay
+/// `optax.adafactor` with `min_dim_size_to_factor=1` and the mapped
+/// hyperparameters is PyTorch's `Adafactor` up to one thing: Optax rounds its decay
+/// schedule `1 - t^-0.8` to float32. Without a schedule (`decay_rate = 0`, PyTorch's
+/// `beta2_decay = 0`) the two agree within the tolerance, vectors and matrices;
+/// with it they part by float32's unit roundoff, and Optax's vector trajectory is
+/// reproduced within the tolerance by its float32 schedule in an otherwise
+/// float64 Adafactor. With Optax's default `min_dim_size_to_factor` (128) a small
+/// matrix is not factored, and the trajectories part completely.
+#[test]
+fn optax_adafactor_is_pytorchs_up_to_a_float32_decay() {
+    let cases = load("adafactor");
+    assert_eq!(cases.len(), 7, "adafactor.json: seven cases");
+    for name in ["vector,decay_rate=0", "matrix,decay_rate=0"] {
+        let case = find(&cases, name);
+        let a = assert_close(
+            &case.label(),
+            &case.params,
+            &case.expected,
+            case.torch_rows(),
+        );
+        let b = assert_close(
+            &format!("crate against {}", case.label()),
+            &case.params,
+            &case.crate_rows(),
+            &case.expected,
+        );
+        eprintln!("{}: against PyTorch {a:.2e}, crate {b:.2e}", case.label());
+    }
+    // With the schedule: above float64 rounding (1e3 times the tolerance), at the
+    // size of float32's unit roundoff 6e-8 and its effect on the averages.
+    for name in ["vector", "matrix", "matrix,tall", "matrix+weight_decay+d"] {
+        let case = find(&cases, name);
+        let a = worst(&case.params, &case.expected, case.torch_rows());
+        let b = worst(&case.params, &case.crate_rows(), &case.expected);
+        assert!(a > 1e3 * OPTAX_TOLERANCE, "{}: {a:e}", case.label());
+        eprintln!(
+            "{}: Optax against PyTorch {a:.2e} * scale, crate against Optax {b:.2e} * scale",
+            case.label()
+        );
+    }
+    let vector = find(&cases, "vector");
+    let w = assert_close(
+        "optax.adafactor against its float32 schedule",
+        &vector.params,
+        &optax_adafactor_vector(vector),
+        &vector.expected,
+    );
+    eprintln!("optax.adafactor / vector against the float32-schedule model: {w:.2e}");
+    let unfactored = find(&cases, "matrix,unfactored");
+    let u = worst(
+        &unfactored.params,
+        &unfactored.expected,
+        unfactored.torch_rows(),
+    );
+    assert!(u > 1e5 * OPTAX_TOLERANCE, "unfactored: {u:e}");
+    eprintln!("optax.adafactor / matrix,unfactored against PyTorch {u:.2e} * scale");
+}
+
+/// Optax 0.2.8's `contrib.muon` without Nesterov on a square matrix, in float64,
+/// written from its source: `m = (1 - beta) g + beta m`, `m_hat = m / (1 -
+/// beta^t)`, `X = m_hat / (||m_hat||_F + eps)`, then `ns_steps` times
+/// `A = X X^T`, `X = a X + (b A + c A A) X`; the update `-lr X` (the width scale
+/// `sqrt(max(1, cols / rows))` is 1 for a square matrix, and there is no decay).
+fn optax_muon_square(case: &OptaxCase) -> Vec<Vec<f64>> {
+    let lr = case.arg("learning_rate", f64::NAN);
+    let (beta, eps) = (case.arg("beta", 0.95), case.arg("eps", 1e-8));
+    let (a, b, c) = (3.4445, -4.7750, 2.0315);
+    let n = (case.params.len() as f64).sqrt() as usize;
+    assert_eq!(n * n, case.params.len(), "a square matrix");
+    let mut theta = DMatrix::from_row_slice(n, n, &case.params);
+    let mut m = DMatrix::zeros(n, n);
+    let mut out = Vec::new();
+    for (k, g) in case.grads.iter().enumerate() {
+        let g = DMatrix::from_row_slice(n, n, g);
+        m = g * (1.0 - beta) + &m * beta;
+        let m_hat = &m / (1.0 - beta.powi(k as i32 + 1));
+        let mut x = &m_hat / (m_hat.norm() + eps);
+        for _ in 0..5 {
+            let aa = &x * x.transpose();
+            let bb = &aa * b + &aa * &aa * c;
+            x = &x * a + bb * &x;
+        }
+        theta -= x * lr;
+        out.push(theta.transpose().iter().copied().collect());
+    }
+    out
+}
+
+// claim: optax-muon-float64-newton-schulz
+/// `optax.contrib.muon(nesterov=False)` on a square matrix is PyTorch's `Muon`
+/// (`nesterov=False`, `weight_decay=0`) except for the arithmetic of the
+/// Newton-Schulz iteration: PyTorch runs it in bfloat16, Optax in float64. A
+/// float64 model of Optax's step reproduces Optax's trajectory; PyTorch's (and the
+/// crate's, which emulates bfloat16) lies at bfloat16's distance from it. With
+/// Nesterov, and on a tall matrix, the two are different methods.
+///
+/// Tolerance of the model, absolute, per step: the iteration's quintic map
+/// `p(s) = a s + b s^3 + c s^5` has `|p'(s)| <= 3.9` on `[0, 1.2]`, where the
+/// normalized singular values stay, so five steps amplify an input error by at
+/// most `3.9^5 < 1000`. Each step's products of 3 x 3 matrices with entries at
+/// most 1.5 round at most 15 times by `u` relative, so the iteration's output is
+/// off by at most `5 * 1000 * 15 u * 1.5 < 1.2e5 u`; the momentum, its correction
+/// and the normalization add a few `u`. The step multiplies by `lr`, and `t`
+/// steps add up: `|model - optax| <= t lr 1.2e5 u` after step `t` (about `2e-14 t`
+/// for `lr = 0.01`).
+#[test]
+fn optax_muon_is_pytorchs_in_float64() {
+    let cases = load("muon");
+    assert_eq!(cases.len(), 3, "muon.json: three cases");
+    let case = find(&cases, "square,nesterov=False");
+    let lr = case.arg("learning_rate", f64::NAN);
+    let model = optax_muon_square(case);
+    let u = f64::EPSILON / 2.0;
+    let mut worst_model = 0.0_f64;
+    for (t, (row, want)) in model.iter().zip(&case.expected).enumerate() {
+        let bound = (t + 1) as f64 * lr * 1.2e5 * u;
+        for (x, y) in row.iter().zip(want) {
+            let d = (x - y).abs();
+            assert!(
+                d <= bound,
+                "step {}: model {x}, Optax {y}, {d:e} > {bound:e}",
+                t + 1
+            );
+            worst_model = worst_model.max(d / bound);
+        }
+    }
+    // PyTorch (bfloat16 Newton-Schulz) and the crate against Optax: further apart
+    // than float64 rounding (1e3 times the tolerance), at bfloat16's scale.
+    let a = worst(&case.params, &case.expected, case.torch_rows());
+    let b = worst(&case.params, &case.crate_rows(), &case.expected);
+    assert!(
+        a > 1e3 * OPTAX_TOLERANCE && b > 1e3 * OPTAX_TOLERANCE,
+        "{a:e} {b:e}"
+    );
+    eprintln!(
+        "{}: model within {worst_model:.2e} of its bound; Optax against PyTorch {a:.2e} * scale, \
+         crate against Optax {b:.2e} * scale",
+        case.label()
+    );
+    // A different method, not a different precision: more than five times the
+    // bfloat16 distance just measured.
+    let precision = a;
+    for name in ["square", "tall,nesterov=False"] {
+        let case = find(&cases, name);
+        let a = worst(&case.params, &case.expected, case.torch_rows());
+        assert!(a > 5.0 * precision, "{}: {a:e}", case.label());
+        eprintln!("{}: Optax against PyTorch {a:.2e} * scale", case.label());
     }
 }
 

@@ -60,7 +60,7 @@ use std::fs;
 use descent::optim::{
     Adadelta, AdadeltaConfig, Adagrad, AdagradConfig, Adam, AdamConfig, Adamax, AdamaxConfig,
     Amsgrad, Asgd, AsgdConfig, NAdam, NAdamConfig, Optimizer, RAdam, RAdamConfig, RmsProp,
-    RmsPropConfig, Rprop, RpropConfig, Sgd, SgdConfig, WeightDecay,
+    RmsPropConfig, Rprop, RpropConfig, Sgd, SgdConfig, SparseAdam, SparseAdamConfig, WeightDecay,
 };
 use nalgebra::DVector;
 use serde_json::{Map, Value};
@@ -298,6 +298,15 @@ fn typed(case: &Case) -> Box<dyn Optimizer> {
             })
             .expect("valid radam config"),
         ),
+        "sparseadam" => Box::new(
+            SparseAdam::new(SparseAdamConfig {
+                lr: k.f("lr", 1e-3),
+                betas: k.pair("betas", (0.9, 0.999)),
+                eps: k.f("eps", 1e-8),
+                maximize,
+            })
+            .expect("valid sparseadam config"),
+        ),
         other => panic!("unknown optimizer {other}"),
     }
 }
@@ -506,6 +515,12 @@ fn matches_pytorch_nadam() {
 #[test]
 fn matches_pytorch_radam() {
     check("radam");
+}
+
+// claim: matches-pytorch
+#[test]
+fn matches_pytorch_sparseadam() {
+    check("sparseadam");
 }
 
 /// Every optimizer `replay` knows has its fixture file, and there is no stray one,

@@ -10,8 +10,8 @@ use std::hint::black_box;
 
 use descent::optim::{
     AdadeltaConfig, AdagradConfig, AdamConfig, AdamaxConfig, Amsgrad, AsgdConfig, Buffers,
-    NAdamConfig, Optim, Optimizer, RAdamConfig, RmsPropConfig, RpropConfig, Rule, SgdConfig,
-    WeightDecay,
+    LionConfig, NAdamConfig, Optim, Optimizer, RAdamConfig, RmsPropConfig, RpropConfig, Rule,
+    SgdConfig, SparseAdamConfig, WeightDecay,
 };
 use nalgebra::DVector;
 
@@ -259,6 +259,21 @@ fn nadam_and_radam_steps_do_not_allocate() {
     }
 }
 
+/// SparseAdam (the gradient's zeros are absent coordinates) and Lion.
+#[test]
+fn sparse_adam_and_lion_steps_do_not_allocate() {
+    for maximize in [false, true] {
+        assert_steps_do_not_allocate(SparseAdamConfig {
+            maximize,
+            ..SparseAdamConfig::default()
+        });
+        assert_steps_do_not_allocate(LionConfig {
+            maximize,
+            ..LionConfig::default()
+        });
+    }
+}
+
 /// Through a trait object, as `descent replay` drives them.
 #[test]
 fn boxed_steps_do_not_allocate() {
@@ -273,6 +288,8 @@ fn boxed_steps_do_not_allocate() {
         Box::new(Optim::new(AdamaxConfig::default()).expect("valid")),
         Box::new(Optim::new(NAdamConfig::default()).expect("valid")),
         Box::new(Optim::new(RAdamConfig::default()).expect("valid")),
+        Box::new(Optim::new(LionConfig::default()).expect("valid")),
+        Box::new(Optim::new(SparseAdamConfig::default()).expect("valid")),
     ];
     let (params, grads) = inputs();
     let mut ps: Vec<DVector<f64>> = all.iter().map(|_| params.clone()).collect();

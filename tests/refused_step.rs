@@ -20,8 +20,8 @@
 use descent::StepError;
 use descent::optim::{
     AdadeltaConfig, AdagradConfig, AdamConfig, AdamaxConfig, Amsgrad, AsgdConfig, Buffers,
-    NAdamConfig, Optim, Optimizer, RAdamConfig, RmsPropConfig, RpropConfig, Rule, SgdConfig,
-    WeightDecay,
+    LionConfig, NAdamConfig, Optim, Optimizer, RAdamConfig, RmsPropConfig, RpropConfig, Rule,
+    SgdConfig, SparseAdamConfig, WeightDecay,
 };
 use nalgebra::DVector;
 use proptest::prelude::*;
@@ -32,6 +32,8 @@ use proptest::test_runner::{FileFailurePersistence, RngSeed, TestCaseError};
 const ONE_DOWN: f64 = 0.9999999999999999;
 /// The first double above 1.
 const ONE_UP: f64 = 1.0000000000000002;
+/// The smallest positive double (subnormal).
+const TINY: f64 = 5e-324;
 /// A gradient entry whose square overflows: 1e400 > f64::MAX ~ 1.8e308, and even
 /// scaled by a factor (1 - beta) >= 1e-3 it stays above 1e397.
 const HUGE: f64 = 1e200;
@@ -209,6 +211,8 @@ enum Config {
     Adamax(AdamaxConfig),
     NAdam(NAdamConfig),
     RAdam(RAdamConfig),
+    Lion(LionConfig),
+    SparseAdam(SparseAdamConfig),
 }
 
 /// Runs `$body` with `$c` bound to the concrete config, so that the generic
@@ -226,6 +230,8 @@ macro_rules! with_config {
             Config::Adamax($c) => $body,
             Config::NAdam($c) => $body,
             Config::RAdam($c) => $body,
+            Config::Lion($c) => $body,
+            Config::SparseAdam($c) => $body,
         }
     };
 }
@@ -240,6 +246,11 @@ fn unit_closed() -> impl Strategy<Value = f64> {
 
 fn unit_half_open() -> impl Strategy<Value = f64> {
     prop_oneof![1 => Just(0.0), 1 => Just(ONE_DOWN), 4 => 0.0..1.0]
+}
+
+/// `(0, hi)`, with the smallest positive double (SparseAdam's `lr` and `eps`).
+fn positive(hi: f64) -> impl Strategy<Value = f64> {
+    prop_oneof![1 => Just(TINY), 4 => (0.0..hi).prop_map(|x| x.max(TINY))]
 }
 
 fn decay(hi: f64) -> impl Strategy<Value = WeightDecay> {
@@ -486,6 +497,35 @@ fn radam<B: Strategy<Value = f64>>(
         })
 }
 
+fn lion(
+    lr: impl Strategy<Value = f64>,
+    beta1: impl Strategy<Value = f64>,
+    weight_decay: impl Strategy<Value = f64>,
+) -> impl Strategy<Value = LionConfig> {
+    (lr, (beta1, unit_closed()), weight_decay, any::<bool>()).prop_map(
+        |(lr, betas, weight_decay, maximize)| LionConfig {
+            lr,
+            betas,
+            weight_decay,
+            maximize,
+        },
+    )
+}
+
+fn sparse_adam(
+    lr: impl Strategy<Value = f64>,
+    eps: impl Strategy<Value = f64>,
+) -> impl Strategy<Value = SparseAdamConfig> {
+    (lr, (unit_half_open(), unit_half_open()), eps, any::<bool>()).prop_map(
+        |(lr, betas, eps, maximize)| SparseAdamConfig {
+            lr,
+            betas,
+            eps,
+            maximize,
+        },
+    )
+}
+
 /// Any optimizer over the whole of its valid ranges (boundaries included).
 fn any_config() -> impl Strategy<Value = Config> {
     prop_oneof![
@@ -505,6 +545,8 @@ fn any_config() -> impl Strategy<Value = Config> {
         .prop_map(Config::Adamax),
         nadam(unit_half_open, non_negative(1e-2)).prop_map(Config::NAdam),
         radam(unit_half_open, non_negative(1e-2)).prop_map(Config::RAdam),
+        lion(non_negative(1.0), unit_closed(), non_negative(0.1)).prop_map(Config::Lion),
+        sparse_adam(positive(1.0), positive(1e-2)).prop_map(Config::SparseAdam),
     ]
 }
 
@@ -574,6 +616,19 @@ fn config() -> ProptestConfig {
 /// - NAdam, RAdam: as Adam, a gradient entry of `+-1e200` with `beta2 <= 0.999`
 ///   overflows `exp_avg_sq`; the infinite denominator (or RAdam's unrectified
 ///   step, at most `lr |m / bc1| <= 1e200`) keeps the parameter finite.
+/// - SparseAdam: a gradient entry of `+-1e200` is present, its square overflows,
+///   and `v + (g^2 - v)(1 - beta2)` is infinite for every `beta2 < 1` (the factor
+///   `1 - beta2` is at least `2^-53 > 0`); `m / inf = 0` keeps the parameter
+///   finite, so `exp_avg_sq` is reported. `eps >= 1e-12` keeps every other
+///   coordinate's step finite.
+/// - Lion: `lr` in `[1e300, 1e301]`, `b1 <= 0.9`, no weight decay, a gradient
+///   entry of `+-1e200` and that coordinate's parameter at `-+f64::MAX`, on the
+///   side the step points away from. The momentum is an average of gradients of
+///   size at most 10, so `|b1 m| <= 10` while `(1 - b1) |g| >= 1e199`: the sign
+///   is the gradient's, and the parameter moves outwards by `lr`, more than half
+///   an ulp of `f64::MAX` (`2^970 ~ 1e292`), so it overflows and `"param"` is
+///   reported. A history of at most 6 steps moves the others by at most
+///   `6e301`.
 fn overflow_config() -> impl Strategy<Value = Config> {
     let eps = || 1e-12..1e-2;
     let rate = || prop_oneof![Just(0.0), 0.0..=0.999];
@@ -593,6 +648,8 @@ fn overflow_config() -> impl Strategy<Value = Config> {
         .prop_map(Config::Adamax),
         nadam(rate, eps()).prop_map(Config::NAdam),
         radam(rate, eps()).prop_map(Config::RAdam),
+        sparse_adam(positive(1.0), eps()).prop_map(Config::SparseAdam),
+        lion(1e300..1e301, prop_oneof![Just(0.0), 0.0..=0.9], Just(0.0)).prop_map(Config::Lion),
         (
             1e300..1e302,
             0.01..0.99,
@@ -686,6 +743,20 @@ fn overflow_step(
                 with_entry(&g, k, sign * HUGE),
                 refusal("exp_avg_sq"),
             ))
+        }),
+        Config::SparseAdam(c) => check(c, params, history, good, |_, p| {
+            Some((
+                p.clone(),
+                with_entry(&g, k, sign * HUGE),
+                refusal("exp_avg_sq"),
+            ))
+        }),
+        Config::Lion(c) => check(c, params, history, good, |_, p| {
+            // The step's sign is the effective gradient's (see above).
+            let s = if c.maximize { -sign } else { sign };
+            let mut bad_params = p.clone();
+            bad_params[k] = -s * f64::MAX;
+            Some((bad_params, with_entry(&g, k, sign * HUGE), refusal("param")))
         }),
         Config::Rprop(c) => check(c, params, history, good, |opt, p| {
             // The effective gradient must agree in sign with prev (else the step is
@@ -855,6 +926,8 @@ fn every_optimizer() -> Vec<Config> {
             weight_decay: WeightDecay::Decoupled(0.1),
             ..RAdamConfig::default()
         }),
+        Config::Lion(LionConfig::default()),
+        Config::SparseAdam(SparseAdamConfig::default()),
     ];
     for amsgrad in [
         Amsgrad::Off,
@@ -917,6 +990,17 @@ fn refused_first_step_leaves_no_state() {
     first(AdamConfig::adamw(), huge.clone(), params.clone());
     first(NAdamConfig::default(), huge.clone(), params.clone());
     first(RAdamConfig::default(), huge.clone(), params.clone());
+    first(SparseAdamConfig::default(), huge.clone(), params.clone());
+    let lion = LionConfig {
+        lr: 1e300,
+        weight_decay: 0.0,
+        ..LionConfig::default()
+    };
+    first(
+        lion,
+        DVector::from_vec(vec![1.0, HUGE, 2.0]),
+        DVector::from_vec(vec![1.0, -f64::MAX, 3.0]),
+    );
     let adamax = AdamaxConfig {
         lr: 1e160,
         ..AdamaxConfig::default()

@@ -54,6 +54,9 @@ fn nadam(c: NAdamConfig) -> Built {
 fn radam(c: RAdamConfig) -> Built {
     RAdam::new(c).map(drop)
 }
+fn sparse_adam(c: descent::optim::SparseAdamConfig) -> Built {
+    descent::optim::SparseAdam::new(c).map(drop)
+}
 fn lion(c: descent::optim::LionConfig) -> Built {
     descent::optim::Lion::new(c).map(drop)
 }
@@ -145,7 +148,7 @@ struct Knob {
 /// Every hyperparameter range of every optimizer.
 fn knobs() -> Vec<Knob> {
     use Range::*;
-    use descent::optim::{AdafactorConfig, LionConfig, MuonConfig};
+    use descent::optim::{AdafactorConfig, LionConfig, MuonConfig, SparseAdamConfig};
     let k = |optimizer, param, range, build| Knob {
         optimizer,
         param,
@@ -506,6 +509,31 @@ fn knobs() -> Vec<Knob> {
                 ..RAdamConfig::default()
             })
         }),
+        // SparseAdam: PyTorch requires lr > 0 and eps > 0, strictly.
+        k("sparseadam", "lr", Positive, |x| {
+            sparse_adam(SparseAdamConfig {
+                lr: x,
+                ..SparseAdamConfig::default()
+            })
+        }),
+        k("sparseadam", "eps", Positive, |x| {
+            sparse_adam(SparseAdamConfig {
+                eps: x,
+                ..SparseAdamConfig::default()
+            })
+        }),
+        k("sparseadam", "betas[0]", UnitHalfOpen, |x| {
+            sparse_adam(SparseAdamConfig {
+                betas: (x, 0.999),
+                ..SparseAdamConfig::default()
+            })
+        }),
+        k("sparseadam", "betas[1]", UnitHalfOpen, |x| {
+            sparse_adam(SparseAdamConfig {
+                betas: (0.9, x),
+                ..SparseAdamConfig::default()
+            })
+        }),
         // Lion, Adafactor and Muon (PyTorch's ranges; Lion's are the crate's).
         k("lion", "lr", NonNegative, |x| {
             lion(LionConfig {
@@ -697,6 +725,10 @@ fn every_optimizer_and_parameter_has_a_range_test() {
         ("radam", "betas[1]"),
         ("radam", "eps"),
         ("radam", "weight_decay"),
+        ("sparseadam", "lr"),
+        ("sparseadam", "eps"),
+        ("sparseadam", "betas[0]"),
+        ("sparseadam", "betas[1]"),
     ];
     let table = knobs();
     for (optimizer, param) in expected {
@@ -977,6 +1009,19 @@ fn defaults_are_pytorchs_and_build() {
         }
     );
     assert!(Adamax::new(adamax_d).is_ok());
+
+    // PyTorch 2.15's SparseAdam(lr=1e-3, betas=(0.9, 0.999), eps=1e-8, maximize=False).
+    let sparse_d = descent::optim::SparseAdamConfig::default();
+    assert_eq!(
+        sparse_d,
+        descent::optim::SparseAdamConfig {
+            lr: 1e-3,
+            betas: (0.9, 0.999),
+            eps: 1e-8,
+            maximize: false,
+        }
+    );
+    assert!(descent::optim::SparseAdam::new(sparse_d).is_ok());
 
     let nadam_d = NAdamConfig::default();
     assert_eq!(

@@ -23,10 +23,15 @@ CLASSES = {
     "radam": torch.optim.RAdam,
     "adafactor": torch.optim.Adafactor,
     "muon": torch.optim.Muon,
+    "sparseadam": torch.optim.SparseAdam,
 }
 
 # Optimizers whose constructor has no `foreach` argument.
-NO_FOREACH = {"muon"}
+NO_FOREACH = {"muon", "sparseadam"}
+
+# Optimizers that take a gradient in sparse layout: a request's dense gradient row
+# stands for `g.to_sparse()`, which holds exactly its nonzero entries.
+SPARSE = {"sparseadam"}
 
 
 def torch_replay(request, dtype=torch.float64):
@@ -47,6 +52,8 @@ def torch_replay(request, dtype=torch.float64):
     out = []
     for g in request["grads"]:
         p.grad = torch.tensor(g, dtype=dtype).reshape(p.shape)
+        if name in SPARSE:
+            p.grad = p.grad.to_sparse()
         opt.step()
         assert p.dtype == dtype
         out.append(p.detach().reshape(-1).tolist())

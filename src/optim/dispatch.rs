@@ -140,8 +140,9 @@ mod tests {
 
     use super::Path;
     use crate::optim::{
-        AdadeltaConfig, AdagradConfig, AdamConfig, Amsgrad, Optim, RmsPropConfig, RpropConfig,
-        Rule, SgdConfig, WeightDecay, step_all,
+        AdadeltaConfig, AdagradConfig, AdamConfig, AdamaxConfig, Amsgrad, AsgdConfig, LionConfig,
+        NAdamConfig, Optim, RAdamConfig, RmsPropConfig, RpropConfig, Rule, SgdConfig,
+        SparseAdamConfig, WeightDecay, step_all,
     };
 
     /// Gradients with a spread of magnitudes, some of them huge (so that squares
@@ -226,6 +227,14 @@ mod tests {
             }
             agree(RpropConfig::default(), &theta, &grads)?;
             agree(RpropConfig { maximize: true, ..RpropConfig::default() }, &theta, &grads)?;
+            agree(AsgdConfig { t0: 2.0, weight_decay: WeightDecay::L2(0.01), ..AsgdConfig::default() }, &theta, &grads)?;
+            agree(AdamaxConfig { maximize: true, ..AdamaxConfig::default() }, &theta, &grads)?;
+            agree(NAdamConfig { weight_decay: WeightDecay::Decoupled(0.1), ..NAdamConfig::default() }, &theta, &grads)?;
+            agree(RAdamConfig { betas: (0.9, 0.9), ..RAdamConfig::default() }, &theta, &grads)?;
+            agree(LionConfig::default(), &theta, &grads)?;
+            // SparseAdam's zero entries take the early return, in a vectorized loop.
+            agree(SparseAdamConfig::default(), &theta, &grads)?;
+            agree(SparseAdamConfig { maximize: true, eps: 1e-3, ..SparseAdamConfig::default() }, &theta, &grads)?;
         }
     }
 }

@@ -70,6 +70,7 @@ pub mod rmsprop;
 pub mod rprop;
 pub mod scalar;
 pub mod sgd;
+pub mod sparse_adam;
 
 pub use adadelta::{Adadelta, AdadeltaConfig, AdadeltaState};
 pub use adafactor::{Adafactor, AdafactorConfig, AdafactorState};
@@ -86,6 +87,7 @@ pub use rmsprop::{RmsProp, RmsPropConfig, RmsPropState};
 pub use rprop::{Rprop, RpropConfig, RpropState};
 pub use scalar::{Real, Scalar};
 pub use sgd::{Sgd, SgdConfig, SgdState};
+pub use sparse_adam::{SparseAdam, SparseAdamConfig, SparseAdamState};
 
 /// An optimizer that updates parameters in place from a gradient.
 pub trait Optimizer {
