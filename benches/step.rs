@@ -10,6 +10,9 @@
 //!   read, parameters and buffers written back) with one addition each, and
 //!   `fused-<name>` runs the optimizer's own arithmetic (`Rule::apply`) once per
 //!   coordinate, in place, with no finiteness check (so no refusal is possible);
+//!   `staged-K` moves the bytes of the crate's one-pass design (the same reads,
+//!   plus the parameter backup and the spare buffers written), with one addition
+//!   each: what a step costs at best once it must be able to refuse whole;
 //! - `refusal`: the candidate ways to refuse a step whole, for Adam (see the
 //!   module documentation of `descent::optim`): `staged` (the crate's driver),
 //!   `two-pass` (check everything, then compute again and write), and the two
@@ -25,8 +28,9 @@ use std::time::Duration;
 
 use criterion::{BenchmarkGroup, BenchmarkId, Criterion, criterion_group, criterion_main};
 use descent::optim::{
-    AdadeltaConfig, AdagradConfig, AdamConfig, Amsgrad, Buffers, Lanes, Optim, RmsPropConfig,
-    RpropConfig, Rule, SgdConfig,
+    AdadeltaConfig, Adafactor, AdafactorConfig, AdagradConfig, AdamConfig, AdamaxConfig, Amsgrad,
+    AsgdConfig, Buffers, Lanes, LionConfig, Muon, MuonConfig, NAdamConfig, Optim, Optimizer,
+    RAdamConfig, RmsPropConfig, RpropConfig, Rule, SgdConfig, Unswitched, WithLanes,
 };
 use pulp::{Arch, Simd, WithSimd};
 
@@ -111,18 +115,64 @@ fn rules() -> Vec<(&'static str, usize, Bench)> {
             },
         ),
         entry("rprop", 2, RpropConfig::default()),
+        entry("asgd", 1, AsgdConfig::default()),
+        entry("adamax", 2, AdamaxConfig::default()),
+        entry("nadam", 2, NAdamConfig::default()),
+        entry("radam", 2, RAdamConfig::default()),
+        entry("lion", 1, LionConfig::default()),
     ]
 }
 
-fn bench_step<R: Rule>(group: &mut Group<'_>, label: &str, config: R, n: usize) {
-    let (mut theta, grad, flipped) = inputs(n);
-    let mut opt = Optim::new(config).expect("valid");
-    opt.step_slice(&mut theta, &grad).expect("first step");
+/// The two optimizers whose state is not per coordinate, on a matrix of `n`
+/// entries (`rows x cols`, as square as `n` allows). They have no per-coordinate
+/// floor kernel. Muon's Newton-Schulz iteration multiplies matrices (in emulated
+/// bfloat16), so it runs at the two smaller sizes only.
+fn matrices(group: &mut Group<'_>, n: usize) {
+    let rows = (1..=n.isqrt())
+        .rev()
+        .find(|&r| n.is_multiple_of(r))
+        .unwrap_or(1);
+    let shape = [rows, n / rows];
+    let adafactor =
+        Adafactor::new(AdafactorConfig::default(), Some(shape)).expect("valid Adafactor");
+    bench_boxed(group, "adafactor", Box::new(adafactor), n);
+    if n <= 100_000 {
+        let muon = Muon::new(MuonConfig::default(), shape).expect("valid Muon");
+        bench_boxed(group, "muon", Box::new(muon), n);
+    }
+}
+
+fn bench_boxed(group: &mut Group<'_>, label: &str, opt: Box<dyn Optimizer>, n: usize) {
+    let mut setup = Some(opt);
+    let mut ready = None;
     group.bench_with_input(BenchmarkId::new(label, n), &n, |b, _| {
+        let (opt, theta, grad, flipped) = ready.get_or_insert_with(|| {
+            let (mut theta, grad, flipped) = inputs(n);
+            let mut opt = setup.take().expect("set up once");
+            opt.step_slice(&mut theta, &grad).expect("first step");
+            (opt, theta, grad, flipped)
+        });
         b.iter(|| {
-            opt.step_slice(black_box(&mut theta), &grad).expect("step");
-            opt.step_slice(black_box(&mut theta), &flipped)
-                .expect("step");
+            opt.step_slice(black_box(theta), grad).expect("step");
+            opt.step_slice(black_box(theta), flipped).expect("step");
+        })
+    });
+}
+
+/// Benches the crate's step. The inputs are built the first time criterion calls
+/// the routine (so a filtered run builds only what it times), outside the timing.
+fn bench_step<R: Rule>(group: &mut Group<'_>, label: &str, config: R, n: usize) {
+    let mut ready = None;
+    group.bench_with_input(BenchmarkId::new(label, n), &n, |b, _| {
+        let (opt, theta, grad, flipped) = ready.get_or_insert_with(|| {
+            let (mut theta, grad, flipped) = inputs(n);
+            let mut opt = Optim::new(config.clone()).expect("valid");
+            opt.step_slice(&mut theta, &grad).expect("first step");
+            (opt, theta, grad, flipped)
+        });
+        b.iter(|| {
+            opt.step_slice(black_box(theta), grad).expect("step");
+            opt.step_slice(black_box(theta), flipped).expect("step");
         })
     });
 }
@@ -148,11 +198,62 @@ impl<R: Rule, L: Lanes<Coord = <R::State as Buffers>::Coord>> WithSimd for Fused
             grad,
             lanes,
         } = self;
-        let (rule, k) = (rule.clone(), *k);
         let n = params.len();
-        let grad = &grad[..n];
-        let mut lanes = lanes.truncate(n);
-        for i in 0..n {
+        let lanes = lanes.truncate(n);
+        // The configuration's branches and the absent optional buffers are
+        // unswitched, as in the driver's loop.
+        rule.unswitch(Unswitch {
+            k: *k,
+            params,
+            grad: &grad[..n],
+            lanes,
+        });
+    }
+}
+
+/// [`Fused`] with the rule's configuration made literal ([`Rule::unswitch`]).
+struct Unswitch<'a, R: Rule, L> {
+    k: R::Step,
+    params: &'a mut [f64],
+    grad: &'a [f64],
+    lanes: L,
+}
+
+impl<R: Rule, L: Lanes<Coord = <R::State as Buffers>::Coord>> Unswitched<f64, R>
+    for Unswitch<'_, R, L>
+{
+    type Output = ();
+    #[inline(always)]
+    fn call(self, rule: &R) {
+        let pass = InPlace {
+            rule: rule.clone(),
+            k: self.k,
+            params: self.params,
+            grad: self.grad,
+        };
+        L::unswitch(self.lanes, None, pass);
+    }
+}
+
+/// The loop of [`Fused`], once the lanes are unswitched.
+struct InPlace<'a, R: Rule> {
+    rule: R,
+    k: R::Step,
+    params: &'a mut [f64],
+    grad: &'a [f64],
+}
+
+impl<R: Rule> WithLanes<<R::State as Buffers>::Coord> for InPlace<'_, R> {
+    type Output = ();
+    #[inline(always)]
+    fn call<L: Lanes<Coord = <R::State as Buffers>::Coord>>(self, mut lanes: L, _: Option<L>) {
+        let InPlace {
+            rule,
+            k,
+            params,
+            grad,
+        } = self;
+        for i in 0..params.len() {
             let (theta, c) = rule.apply(&k, params[i], grad[i], lanes.get(i));
             params[i] = theta;
             lanes.set(i, c);
@@ -174,14 +275,18 @@ fn fused_step<R: Rule>(rule: &R, state: &mut R::State, params: &mut [f64], grad:
 }
 
 fn bench_fused<R: Rule>(group: &mut Group<'_>, label: &str, config: R, n: usize) {
-    let (mut theta, grad, flipped) = inputs(n);
-    let mut opt = Optim::new(config.clone()).expect("valid");
-    opt.step_slice(&mut theta, &grad).expect("first step");
-    let mut state = opt.state().expect("state").clone();
+    let mut ready = None;
     group.bench_with_input(BenchmarkId::new(format!("fused-{label}"), n), &n, |b, _| {
+        let (state, theta, grad, flipped) = ready.get_or_insert_with(|| {
+            let (mut theta, grad, flipped) = inputs(n);
+            let mut opt = Optim::new(config.clone()).expect("valid");
+            opt.step_slice(&mut theta, &grad).expect("first step");
+            let state = opt.state().expect("state").clone();
+            (state, theta, grad, flipped)
+        });
         b.iter(|| {
-            fused_step(&config, &mut state, black_box(&mut theta), &grad);
-            fused_step(&config, &mut state, black_box(&mut theta), &flipped);
+            fused_step(&config, state, black_box(theta), grad);
+            fused_step(&config, state, black_box(theta), flipped);
         })
     });
 }
@@ -220,12 +325,80 @@ fn bytes_step<const K: usize>(params: &mut [f64], grad: &[f64], buffers: &mut [V
 }
 
 fn bench_bytes<const K: usize>(group: &mut Group<'_>, n: usize) {
-    let (mut theta, grad, flipped) = inputs(n);
-    let mut buffers: [Vec<f64>; K] = std::array::from_fn(|_| vec![0.0; n]);
+    let mut ready = None;
     group.bench_with_input(BenchmarkId::new(format!("bytes-{K}"), n), &n, |b, _| {
+        let (theta, grad, flipped, buffers) = ready.get_or_insert_with(|| {
+            let (theta, grad, flipped) = inputs(n);
+            let buffers: [Vec<f64>; K] = std::array::from_fn(|_| vec![0.0; n]);
+            (theta, grad, flipped, buffers)
+        });
         b.iter(|| {
-            bytes_step(black_box(&mut theta), &grad, &mut buffers);
-            bytes_step(black_box(&mut theta), &flipped, &mut buffers);
+            bytes_step(black_box(theta), grad, buffers);
+            bytes_step(black_box(theta), flipped, buffers);
+        })
+    });
+}
+
+/// The bytes of the crate's one-pass step (see `descent::optim`): reads
+/// parameters, gradient and `K` old buffers, writes the old parameters to a
+/// backup, the parameters in place and `K` new buffers into spares, with one
+/// addition each: what a step costs at best once it must be able to refuse whole.
+struct Staged<'a, const K: usize> {
+    params: &'a mut [f64],
+    backup: &'a mut [f64],
+    grad: &'a [f64],
+    old: [&'a [f64]; K],
+    new: [&'a mut [f64]; K],
+}
+
+impl<const K: usize> WithSimd for Staged<'_, K> {
+    type Output = ();
+    #[inline(always)]
+    fn with_simd<V: Simd>(self, _simd: V) {
+        let n = self.params.len();
+        let (grad, backup) = (&self.grad[..n], &mut self.backup[..n]);
+        let old = self.old.map(|b| &b[..n]);
+        let mut new = self.new.map(|b| &mut b[..n]);
+        for i in 0..n {
+            let g = grad[i];
+            backup[i] = self.params[i];
+            self.params[i] += g;
+            for (o, b) in old.iter().zip(new.iter_mut()) {
+                b[i] = o[i] + g;
+            }
+        }
+    }
+}
+
+fn staged_step<const K: usize>(
+    params: &mut [f64],
+    backup: &mut [f64],
+    grad: &[f64],
+    old: &[Vec<f64>; K],
+    new: &mut [Vec<f64>; K],
+) {
+    Arch::new().dispatch(Staged {
+        params,
+        backup,
+        grad,
+        old: old.each_ref().map(|b| b.as_slice()),
+        new: new.each_mut().map(|b| b.as_mut_slice()),
+    });
+}
+
+fn bench_staged<const K: usize>(group: &mut Group<'_>, n: usize) {
+    let mut ready = None;
+    group.bench_with_input(BenchmarkId::new(format!("staged-{K}"), n), &n, |b, _| {
+        let (theta, backup, grad, flipped, a, z) = ready.get_or_insert_with(|| {
+            let (theta, grad, flipped) = inputs(n);
+            let a: [Vec<f64>; K] = std::array::from_fn(|_| vec![0.0; n]);
+            let z: [Vec<f64>; K] = std::array::from_fn(|_| vec![0.0; n]);
+            (theta, vec![0.0; n], grad, flipped, a, z)
+        });
+        b.iter(|| {
+            // State and spare swap after each step, as in the driver.
+            staged_step(black_box(theta), backup, grad, a, z);
+            staged_step(black_box(theta), backup, flipped, z, a);
         })
     });
 }
@@ -234,10 +407,10 @@ fn step(c: &mut Criterion) {
     for n in SIZES {
         let mut group = c.benchmark_group("step");
         configure(&mut group, n);
-        for (label, _, bench) in rules() {
-            let _ = label;
+        for (_, _, bench) in rules() {
             bench(&mut group, "step", n);
         }
+        matrices(&mut group, n);
         group.finish();
     }
 }
@@ -250,6 +423,10 @@ fn floor(c: &mut Criterion) {
         bench_bytes::<1>(&mut group, n);
         bench_bytes::<2>(&mut group, n);
         bench_bytes::<3>(&mut group, n);
+        bench_staged::<0>(&mut group, n);
+        bench_staged::<1>(&mut group, n);
+        bench_staged::<2>(&mut group, n);
+        bench_staged::<3>(&mut group, n);
         for (_, _, bench) in rules() {
             bench(&mut group, "fused", n);
         }
@@ -280,12 +457,38 @@ impl<R: Rule, L: Lanes<Coord = <R::State as Buffers>::Coord>> WithSimd for Check
             grad,
             lanes,
         } = self;
-        let (rule, k) = (rule.clone(), *k);
         let n = params.len();
-        let grad = &grad[..n];
         let lanes = lanes.truncate(n);
+        let pass = CheckPass {
+            rule: rule.clone(),
+            k: *k,
+            params,
+            grad: &grad[..n],
+        };
+        L::unswitch(lanes, None, pass)
+    }
+}
+
+/// The loop of [`Check`], once the lanes are unswitched.
+struct CheckPass<'a, R: Rule> {
+    rule: R,
+    k: R::Step,
+    params: &'a [f64],
+    grad: &'a [f64],
+}
+
+impl<R: Rule> WithLanes<<R::State as Buffers>::Coord> for CheckPass<'_, R> {
+    type Output = bool;
+    #[inline(always)]
+    fn call<L: Lanes<Coord = <R::State as Buffers>::Coord>>(self, lanes: L, _: Option<L>) -> bool {
+        let CheckPass {
+            rule,
+            k,
+            params,
+            grad,
+        } = self;
         let mut finite = true;
-        for i in 0..n {
+        for i in 0..params.len() {
             let g = grad[i];
             let (next, c) = rule.apply(&k, params[i], g, lanes.get(i));
             finite &= g.is_finite() & next.is_finite() & R::State::is_finite(&c);
@@ -322,14 +525,18 @@ fn refusal(c: &mut Criterion) {
         let config = AdamConfig::default();
         bench_step(&mut group, "staged", config, n);
         bench_fused(&mut group, "in-place-unchecked", config, n);
-        let (mut theta, grad, flipped) = inputs(n);
-        let mut opt = Optim::new(config).expect("valid");
-        opt.step_slice(&mut theta, &grad).expect("first step");
-        let mut state = opt.state().expect("state").clone();
+        let mut ready = None;
         group.bench_with_input(BenchmarkId::new("two-pass", n), &n, |b, _| {
+            let (state, theta, grad, flipped) = ready.get_or_insert_with(|| {
+                let (mut theta, grad, flipped) = inputs(n);
+                let mut opt = Optim::new(config).expect("valid");
+                opt.step_slice(&mut theta, &grad).expect("first step");
+                let state = opt.state().expect("state").clone();
+                (state, theta, grad, flipped)
+            });
             b.iter(|| {
-                two_pass_step(&config, &mut state, black_box(&mut theta), &grad);
-                two_pass_step(&config, &mut state, black_box(&mut theta), &flipped);
+                two_pass_step(&config, state, black_box(theta), grad);
+                two_pass_step(&config, state, black_box(theta), flipped);
             })
         });
         bench_bytes::<2>(&mut group, n);

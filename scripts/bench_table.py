@@ -16,8 +16,12 @@ SIZES = [1000, 100000, 1000000, 10000000]
 BUFFERS = {
     "sgd": 0, "sgd-momentum": 1, "sgd-nesterov": 1, "adagrad": 1, "rmsprop": 1,
     "rmsprop-centered": 2, "adadelta": 2, "adam": 2, "adamw": 2, "adamw-amsgrad": 3,
-    "rprop": 2,
+    "rprop": 2, "asgd": 1, "adamax": 2, "nadam": 2, "radam": 2, "lion": 1,
 }
+# Optimizers whose state is not per coordinate: no floor kernels.
+MATRIX = ["adafactor", "muon"]
+# PyTorch's times, written by scripts/reference/bench_torch.py --json FILE.
+TORCH = os.environ.get("BENCH_TORCH", "target/bench-torch.json")
 
 
 def per_param(group, name, n):
@@ -34,17 +38,34 @@ def fmt(x):
 
 
 def main():
-    print("ns per parameter per step (median); ratio = step / max(bytes floor, fused floor)\n")
-    print("| optimizer | n | step | bytes floor | fused floor | ratio |")
-    print("|---|---|---|---|---|---|")
-    for name, k in BUFFERS.items():
+    torch = {}
+    if os.path.exists(TORCH):
+        with open(TORCH) as f:
+            torch = json.load(f)["results"]
+    print("ns per parameter per step (median). Floors: `bytes` moves the bytes of an")
+    print("in-place step, `staged` those of the crate's one-pass design (backup and")
+    print("spare written), `fused` runs the rule's arithmetic in place, unchecked.")
+    print("r/in-place = step / max(bytes, fused); r/staged = step / max(staged, fused);")
+    print("x torch = PyTorch single-tensor time / step (above 1: the crate is faster).\n")
+    print("| optimizer | n | step | bytes | staged | fused | r/in-place | r/staged "
+          "| torch single | torch foreach | x torch |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
+    for name in list(BUFFERS) + MATRIX:
+        k = BUFFERS.get(name)
         for n in SIZES:
             s = per_param("step", name, n)
-            b = per_param("floor", f"bytes-{k}", n)
-            f = per_param("floor", f"fused-{name}", n)
-            floors = [x for x in (b, f) if x is not None]
-            ratio = s / max(floors) if s is not None and floors else None
-            print(f"| {name} | {n:.0e} | {fmt(s)} | {fmt(b)} | {fmt(f)} | {fmt(ratio)} |")
+            if s is None:
+                continue
+            b = per_param("floor", f"bytes-{k}", n) if k is not None else None
+            st = per_param("floor", f"staged-{k}", n) if k is not None else None
+            f = per_param("floor", f"fused-{name}", n) if k is not None else None
+            r1 = s / max(b, f) if b and f else None
+            r2 = s / max(st, f) if st and f else None
+            t = torch.get(name, {}).get(str(n), {})
+            single, multi = t.get("single"), t.get("foreach")
+            speed = single / s if single else None
+            print(f"| {name} | {n:.0e} | {fmt(s)} | {fmt(b)} | {fmt(st)} | {fmt(f)} "
+                  f"| {fmt(r1)} | {fmt(r2)} | {fmt(single)} | {fmt(multi)} | {fmt(speed)} |")
     print("\nrefusal candidates (Adam), ns per parameter per step\n")
     print("| n | two-pass | staged | in place, unchecked | bytes-2 |")
     print("|---|---|---|---|---|")

@@ -11,6 +11,7 @@ Run with the pinned venv (scripts/reference/requirements.txt):
 
     /root/venv-ref/bin/python scripts/reference/bench_torch.py [--quick]
 """
+import json
 import math
 import statistics
 import sys
@@ -36,13 +37,30 @@ OPTIMIZERS = {
     "adamw": lambda p, fe: torch.optim.AdamW(p, foreach=fe),
     "adamw-amsgrad": lambda p, fe: torch.optim.AdamW(p, amsgrad=True, foreach=fe),
     "rprop": lambda p, fe: torch.optim.Rprop(p, foreach=fe),
+    "asgd": lambda p, fe: torch.optim.ASGD(p, foreach=fe),
+    "adamax": lambda p, fe: torch.optim.Adamax(p, foreach=fe),
+    "nadam": lambda p, fe: torch.optim.NAdam(p, foreach=fe),
+    "radam": lambda p, fe: torch.optim.RAdam(p, foreach=fe),
+    "adafactor": lambda p, fe: torch.optim.Adafactor(p, foreach=fe),
+    "muon": lambda p, fe: torch.optim.Muon(p),
 }
+# Matrix parameters, shaped as `cargo bench --bench step` shapes them (rows the
+# largest divisor of n not above its square root); Muon at the two smaller sizes.
+MATRIX = {"adafactor": SIZES, "muon": SIZES[:2]}
 
 
-def per_param(make, n, foreach, budget):
+def shape(n):
+    rows = max(r for r in range(1, math.isqrt(n) + 1) if n % r == 0)
+    return (rows, n // rows)
+
+
+def per_param(make, n, foreach, budget, matrix=False):
     i = torch.arange(n, dtype=torch.float64)
     theta = torch.nn.Parameter(torch.sin(i))
     g = torch.cos(i * 0.7)
+    if matrix:
+        theta = torch.nn.Parameter(torch.sin(i).reshape(shape(n)))
+        g = g.reshape(shape(n))
     flipped = -g
     opt = make([theta], foreach)
     theta.grad = g
@@ -64,16 +82,25 @@ def per_param(make, n, foreach, budget):
 
 def main():
     quick = "--quick" in sys.argv
+    out = sys.argv[sys.argv.index("--json") + 1] if "--json" in sys.argv else None
     budget = 0.5 if quick else 2.0
     print(f"torch {torch.__version__}, threads {torch.get_num_threads()}, float64")
     print("ns per parameter per step (median)\n")
     print("| optimizer | n | single-tensor | foreach |")
     print("|---|---|---|---|")
+    results = {}
     for name, make in OPTIMIZERS.items():
-        for n in SIZES:
-            single = per_param(make, n, False, budget)
-            multi = per_param(make, n, True, budget)
-            print(f"| {name} | {n:.0e} | {single:.2f} | {multi:.2f} |", flush=True)
+        for n in MATRIX.get(name, SIZES):
+            matrix = name in MATRIX
+            single = per_param(make, n, False, budget, matrix)
+            # Muon has one implementation (no foreach flag).
+            multi = None if name == "muon" else per_param(make, n, True, budget, matrix)
+            results.setdefault(name, {})[str(n)] = {"single": single, "foreach": multi}
+            shown = "-" if multi is None else f"{multi:.2f}"
+            print(f"| {name} | {n:.0e} | {single:.2f} | {shown} |", flush=True)
+    if out:
+        with open(out, "w") as f:
+            json.dump({"torch": torch.__version__, "results": results}, f, indent=1)
 
 
 if __name__ == "__main__":

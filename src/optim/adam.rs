@@ -25,7 +25,8 @@ use super::decay::Decay;
 use super::moments::{Beta, bias_correction, ema, ema_sq};
 use super::scalar::{Real, Scalar};
 use super::{
-    Buffers, Config, Lanes, Optim, Rule, Unswitched, WeightDecay, decay, first_non_finite, hyper,
+    Buffers, Config, Lanes, Optim, Rule, Unswitched, WeightDecay, WithLanes, decay,
+    first_non_finite, hyper,
 };
 use crate::error::HyperError;
 
@@ -135,18 +136,20 @@ pub struct AdamCoord<S = f64> {
     pub max_exp_avg_sq: S,
 }
 
-/// The buffers of [`AdamState`] as slices, for the driver's loop.
+/// The buffers of [`AdamState`] as slices, for the driver's loop. `M` is the
+/// optional `max_exp_avg_sq`: `Option<&mut [S]>` as the state gives it, a plain
+/// slice or [`Absent`](super::Absent) once the driver has unswitched it ([`Lanes::unswitch`]).
 #[derive(Debug)]
-pub struct AdamLanes<'a, S> {
+pub struct AdamLanes<'a, S, M = Option<&'a mut [S]>> {
     /// `exp_avg`.
     pub exp_avg: &'a mut [S],
     /// `exp_avg_sq`.
     pub exp_avg_sq: &'a mut [S],
     /// `max_exp_avg_sq`.
-    pub max_exp_avg_sq: Option<&'a mut [S]>,
+    pub max_exp_avg_sq: M,
 }
 
-impl<S: Scalar> Lanes for AdamLanes<'_, S> {
+impl<'a, S: Scalar, M: Lanes<Coord = S>> Lanes for AdamLanes<'a, S, M> {
     type Coord = AdamCoord<S>;
     #[inline(always)]
     fn truncate(self, n: usize) -> Self {
@@ -169,6 +172,43 @@ impl<S: Scalar> Lanes for AdamLanes<'_, S> {
         self.exp_avg.set(i, c.exp_avg);
         self.exp_avg_sq.set(i, c.exp_avg_sq);
         self.max_exp_avg_sq.set(i, c.max_exp_avg_sq);
+    }
+    #[inline(always)]
+    fn unswitch<F: WithLanes<AdamCoord<S>>>(old: Self, new: Option<Self>, f: F) -> F::Output {
+        /// Rebuilds the lanes around the unswitched `max_exp_avg_sq`.
+        struct Max<'a, S, F> {
+            old: [&'a mut [S]; 2],
+            new: Option<[&'a mut [S]; 2]>,
+            f: F,
+        }
+        impl<'a, S: Scalar, F: WithLanes<AdamCoord<S>>> WithLanes<S> for Max<'a, S, F> {
+            type Output = F::Output;
+            #[inline(always)]
+            fn call<L: Lanes<Coord = S>>(self, old: L, new: Option<L>) -> F::Output {
+                let [exp_avg, exp_avg_sq] = self.old;
+                let new = self
+                    .new
+                    .zip(new)
+                    .map(|([exp_avg, exp_avg_sq], max)| AdamLanes {
+                        exp_avg,
+                        exp_avg_sq,
+                        max_exp_avg_sq: max,
+                    });
+                let old = AdamLanes {
+                    exp_avg,
+                    exp_avg_sq,
+                    max_exp_avg_sq: old,
+                };
+                self.f.call(old, new)
+            }
+        }
+        let (new, new_max) = match new {
+            Some(n) => (Some([n.exp_avg, n.exp_avg_sq]), Some(n.max_exp_avg_sq)),
+            None => (None, None),
+        };
+        let old_max = old.max_exp_avg_sq;
+        let old = [old.exp_avg, old.exp_avg_sq];
+        M::unswitch(old_max, new_max, Max { old, new, f })
     }
 }
 

@@ -36,11 +36,11 @@ impl WeightDecay {
     #[inline(always)]
     pub fn at<S: Scalar>(self, lr: f64) -> Decay<S> {
         match self {
-            WeightDecay::L2(lambda) if lambda != 0.0 => Decay::L2(S::from_f64(lambda)),
+            WeightDecay::L2(lambda) if lambda != 0.0 => Decay::l2(S::from_f64(lambda)),
             WeightDecay::Decoupled(lambda) if lambda != 0.0 => {
-                Decay::Shrink(S::from_f64(1.0 - lr * lambda))
+                Decay::shrink(S::from_f64(1.0 - lr * lambda))
             }
-            _ => Decay::None,
+            _ => Decay::none(),
         }
     }
 
@@ -54,34 +54,65 @@ impl WeightDecay {
 }
 
 /// The weight decay of one step, with its per-step coefficient computed.
+///
+/// A struct of flags and coefficients rather than an enum, so that applying it is
+/// a choice between two computed values (a select, which the driver's loop runs
+/// on vectors) and not a branch on a variant (which stops the loop from running
+/// on vectors). The flags are fixed for a step; at most one of them is set.
 #[derive(Clone, Copy, Debug, PartialEq)]
-pub enum Decay<S> {
-    /// No decay (or a zero coefficient).
-    None,
-    /// L2: the gradient becomes `g + lambda theta`; holds `lambda`.
-    L2(S),
-    /// Decoupled: the parameter becomes `theta (1 - lr lambda)`; holds the factor.
-    Shrink(S),
+pub struct Decay<S> {
+    /// Whether the gradient gets an L2 term `lambda theta`.
+    l2: bool,
+    /// `lambda` of the L2 term (zero when `l2` is false).
+    lambda: S,
+    /// Whether the parameter shrinks first (decoupled decay).
+    shrink: bool,
+    /// The factor `1 - lr lambda` of decoupled decay (one when `shrink` is false).
+    factor: S,
 }
 
 impl<S: Scalar> Decay<S> {
+    /// No decay.
+    pub fn none() -> Self {
+        Decay {
+            l2: false,
+            lambda: S::zero(),
+            shrink: false,
+            factor: S::one(),
+        }
+    }
+
+    /// The L2 term `lambda theta` added to the gradient.
+    pub fn l2(lambda: S) -> Self {
+        Decay {
+            l2: true,
+            lambda,
+            ..Self::none()
+        }
+    }
+
+    /// Decoupled decay: the parameter is multiplied by `factor = 1 - lr lambda`.
+    pub fn shrink(factor: S) -> Self {
+        Decay {
+            shrink: true,
+            factor,
+            ..Self::none()
+        }
+    }
+
     /// The gradient the optimizer sees: `g + lambda theta` for L2, else `g`.
     #[inline(always)]
     pub fn grad(self, g: S, theta: S) -> S {
-        match self {
-            Decay::L2(lambda) => lambda.mul_add(theta, g),
-            _ => g,
-        }
+        let decayed = self.lambda.mul_add(theta, g);
+        if self.l2 { decayed } else { g }
     }
 
     /// The parameter the step starts from: `theta (1 - lr lambda)` when decoupled,
     /// else `theta`.
     #[inline(always)]
     pub fn param(self, theta: S) -> S {
-        match self {
-            Decay::Shrink(factor) => theta * factor,
-            _ => theta,
-        }
+        let shrunk = theta * self.factor;
+        if self.shrink { shrunk } else { theta }
     }
 }
 // ANCHOR_END: decay

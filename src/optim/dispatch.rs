@@ -21,7 +21,7 @@
 
 use pulp::{Arch, Simd, WithSimd};
 
-use super::{Buffers, CoordOf, Lanes, Rule, Scalar, Unswitched};
+use super::{Buffers, CoordOf, Lanes, Rule, Scalar, Unswitched, WithLanes};
 
 /// Which copy of the loops to run.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -89,7 +89,46 @@ impl<S: Scalar, R: Rule<S>, L: Lanes<Coord = CoordOf<R, S>>> Unswitched<S, R>
             new,
             ..
         } = self;
-        let rule = rule.clone();
+        let n = params.len();
+        let (old, new) = (old.truncate(n), new.truncate(n));
+        L::unswitch(
+            old,
+            Some(new),
+            Pass {
+                rule: rule.clone(),
+                k,
+                params,
+                backup,
+                grad,
+            },
+        )
+    }
+}
+
+/// The loop of [`Stage`], once [`Lanes::unswitch`] has fixed which buffers are
+/// present.
+struct Pass<'a, S: Scalar, R: Rule<S>> {
+    rule: R,
+    k: R::Step,
+    params: &'a mut [S],
+    backup: &'a mut [S],
+    grad: &'a [S],
+}
+
+impl<S: Scalar, R: Rule<S>> WithLanes<CoordOf<R, S>> for Pass<'_, S, R> {
+    type Output = bool;
+
+    #[inline(always)]
+    fn call<L: Lanes<Coord = CoordOf<R, S>>>(self, old: L, new: Option<L>) -> bool {
+        // `Stage` always passes the spare's lanes.
+        let Some(new) = new else { return false };
+        let Pass {
+            rule,
+            k,
+            params,
+            backup,
+            grad,
+        } = self;
         let n = params.len();
         let (grad, backup) = (&grad[..n], &mut backup[..n]);
         let (old, mut new) = (old.truncate(n), new.truncate(n));

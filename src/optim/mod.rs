@@ -191,7 +191,7 @@ pub trait Buffers: Clone + PartialEq + Debug {
 ///
 /// A single buffer is `&mut [S]`, an optional one `Option<&mut [S]>` (reading 0
 /// when absent); a state with several buffers defines a small struct of those.
-pub trait Lanes {
+pub trait Lanes: Sized {
     /// The state of one coordinate.
     type Coord: Copy;
     /// The same slices cut to their first `n` entries (every buffer has at least
@@ -201,6 +201,53 @@ pub trait Lanes {
     fn get(&self, i: usize) -> Self::Coord;
     /// Writes coordinate `i`.
     fn set(&mut self, i: usize, c: Self::Coord);
+    /// Calls `f` with `old` and `new` (a state's lanes and its spare's, which
+    /// hold the same buffers; `None` for a loop that writes `old` in place), or
+    /// with lanes of another type in which each absent optional buffer is
+    /// [`Absent`] and each present one a plain slice.
+    /// The loop that `f` runs then tests no buffer's presence per coordinate:
+    /// a conditional load and store per coordinate leads the compiler to judge
+    /// vectors not worth it, and the loop runs one coordinate at a time. The
+    /// default (no optional buffer) passes both on unchanged.
+    #[inline(always)]
+    fn unswitch<F: WithLanes<Self::Coord>>(old: Self, new: Option<Self>, f: F) -> F::Output {
+        f.call(old, new)
+    }
+}
+
+/// A computation over a pair of lanes of any type with coordinates `C`: the
+/// generic closure that [`Lanes::unswitch`] calls.
+pub trait WithLanes<C> {
+    /// What the computation returns.
+    type Output;
+    /// Runs the computation on the lanes `old` (read) and `new` (written), or on
+    /// `old` alone (read and written in place) when `new` is `None`.
+    fn call<L: Lanes<Coord = C>>(self, old: L, new: Option<L>) -> Self::Output;
+}
+
+/// An optional buffer that the state does not hold, inside the driver's loop:
+/// it reads zero and ignores writes, with no test per coordinate.
+#[derive(Debug)]
+pub struct Absent<S>(std::marker::PhantomData<S>);
+
+impl<S> Default for Absent<S> {
+    fn default() -> Self {
+        Absent(std::marker::PhantomData)
+    }
+}
+
+impl<S: Scalar> Lanes for Absent<S> {
+    type Coord = S;
+    #[inline(always)]
+    fn truncate(self, _n: usize) -> Self {
+        self
+    }
+    #[inline(always)]
+    fn get(&self, _i: usize) -> S {
+        S::zero()
+    }
+    #[inline(always)]
+    fn set(&mut self, _i: usize, _c: S) {}
 }
 
 impl<S: Scalar> Lanes for &mut [S] {
@@ -233,6 +280,16 @@ impl<S: Scalar> Lanes for Option<&mut [S]> {
     fn set(&mut self, i: usize, c: S) {
         if let Some(b) = self {
             b[i] = c;
+        }
+    }
+    #[inline(always)]
+    fn unswitch<F: WithLanes<S>>(old: Self, new: Option<Self>, f: F) -> F::Output {
+        match (old, new) {
+            (Some(old), Some(Some(new))) => f.call(old, Some(new)),
+            (Some(old), None) => f.call(old, None),
+            // A state and its spare hold the same buffers; if one lacked it, the
+            // buffer is treated as absent in both (it reads 0, as `get` does).
+            (_, new) => f.call(Absent::default(), new.map(|_| Absent::default())),
         }
     }
 }

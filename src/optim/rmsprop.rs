@@ -27,7 +27,8 @@ use super::decay::Decay;
 use super::moments::{Beta, ema, ema_sq};
 use super::scalar::{Real, Scalar};
 use super::{
-    Buffers, Config, Lanes, Optim, Rule, Unswitched, WeightDecay, decay, first_non_finite, hyper,
+    Buffers, Config, Lanes, Optim, Rule, Unswitched, WeightDecay, WithLanes, decay,
+    first_non_finite, hyper,
 };
 use crate::error::HyperError;
 
@@ -117,18 +118,21 @@ pub struct RmsPropCoord<S = f64> {
     pub grad_avg: S,
 }
 
-/// The buffers of [`RmsPropState`] as slices, for the driver's loop.
+/// The buffers of [`RmsPropState`] as slices, for the driver's loop. `B` and
+/// `G` are the optional `momentum_buffer` and `grad_avg`: `Option<&mut [S]>` as
+/// the state gives them, a plain slice or [`Absent`](super::Absent) once the driver has
+/// unswitched them ([`Lanes::unswitch`]).
 #[derive(Debug)]
-pub struct RmsPropLanes<'a, S> {
+pub struct RmsPropLanes<'a, S, B = Option<&'a mut [S]>, G = Option<&'a mut [S]>> {
     /// `square_avg`.
     pub square_avg: &'a mut [S],
     /// `momentum_buffer`.
-    pub momentum_buffer: Option<&'a mut [S]>,
+    pub momentum_buffer: B,
     /// `grad_avg`.
-    pub grad_avg: Option<&'a mut [S]>,
+    pub grad_avg: G,
 }
 
-impl<S: Scalar> Lanes for RmsPropLanes<'_, S> {
+impl<'a, S: Scalar, B: Lanes<Coord = S>, G: Lanes<Coord = S>> Lanes for RmsPropLanes<'a, S, B, G> {
     type Coord = RmsPropCoord<S>;
     #[inline(always)]
     fn truncate(self, n: usize) -> Self {
@@ -151,6 +155,78 @@ impl<S: Scalar> Lanes for RmsPropLanes<'_, S> {
         self.square_avg.set(i, c.square_avg);
         self.momentum_buffer.set(i, c.momentum_buffer);
         self.grad_avg.set(i, c.grad_avg);
+    }
+    #[inline(always)]
+    fn unswitch<F: WithLanes<RmsPropCoord<S>>>(old: Self, new: Option<Self>, f: F) -> F::Output {
+        /// Second: rebuilds the lanes around the unswitched `grad_avg`.
+        struct Avg<'a, S, B, F> {
+            square_avg: (&'a mut [S], Option<&'a mut [S]>),
+            momentum_buffer: (B, Option<B>),
+            f: F,
+        }
+        impl<'a, S: Scalar, B: Lanes<Coord = S>, F: WithLanes<RmsPropCoord<S>>> WithLanes<S>
+            for Avg<'a, S, B, F>
+        {
+            type Output = F::Output;
+            #[inline(always)]
+            fn call<L: Lanes<Coord = S>>(self, old: L, new: Option<L>) -> F::Output {
+                let (old_sq, new_sq) = self.square_avg;
+                let (old_b, new_b) = self.momentum_buffer;
+                let new =
+                    new_sq
+                        .zip(new_b)
+                        .zip(new)
+                        .map(|((square_avg, momentum_buffer), grad_avg)| RmsPropLanes {
+                            square_avg,
+                            momentum_buffer,
+                            grad_avg,
+                        });
+                let old = RmsPropLanes {
+                    square_avg: old_sq,
+                    momentum_buffer: old_b,
+                    grad_avg: old,
+                };
+                self.f.call(old, new)
+            }
+        }
+        /// First: unswitches `momentum_buffer`, then `grad_avg`.
+        struct Momentum<'a, S, G, F> {
+            square_avg: (&'a mut [S], Option<&'a mut [S]>),
+            grad_avg: (G, Option<G>),
+            f: F,
+        }
+        impl<'a, S: Scalar, G: Lanes<Coord = S>, F: WithLanes<RmsPropCoord<S>>> WithLanes<S>
+            for Momentum<'a, S, G, F>
+        {
+            type Output = F::Output;
+            #[inline(always)]
+            fn call<L: Lanes<Coord = S>>(self, old: L, new: Option<L>) -> F::Output {
+                let (old_g, new_g) = self.grad_avg;
+                G::unswitch(
+                    old_g,
+                    new_g,
+                    Avg {
+                        square_avg: self.square_avg,
+                        momentum_buffer: (old, new),
+                        f: self.f,
+                    },
+                )
+            }
+        }
+        let (new_sq, new_b, new_g) = match new {
+            Some(n) => (
+                Some(n.square_avg),
+                Some(n.momentum_buffer),
+                Some(n.grad_avg),
+            ),
+            None => (None, None, None),
+        };
+        let momentum = Momentum {
+            square_avg: (old.square_avg, new_sq),
+            grad_avg: (old.grad_avg, new_g),
+            f,
+        };
+        B::unswitch(old.momentum_buffer, new_b, momentum)
     }
 }
 
