@@ -239,7 +239,8 @@ pub struct LayerExample {
     pub g: DMatrix<f64>,
 }
 
-// claims: kfac-error-is-factor-covariance, kfac-exact-cases, kfac-demo-gap
+// claims: kfac-error-is-factor-covariance, kfac-exact-cases, kfac-demo-gap,
+//     kfac-matches-kfac-jax
 // ANCHOR: per_example
 /// The per-example statistics `(a_n, G_n)` of every layer: entry `[n][l]`.
 ///
@@ -294,7 +295,8 @@ pub struct KroneckerFactors {
 }
 
 // claims: kfac-exact-cases, kfac-error-is-factor-covariance, kfac-demo-gap,
-//     kfac-kronecker-inverse, exercise-kfac-1, exercise-kfac-2, exercise-kfac-3
+//     kfac-matches-kfac-jax, kfac-kronecker-inverse, exercise-kfac-1, exercise-kfac-2,
+//     exercise-kfac-3
 // ANCHOR: factors
 /// The K-FAC factors of `mlp` at `theta`: the means over examples of `a a'` and
 /// of `G_n`, taken separately. Errors: `theta` of the wrong length.
