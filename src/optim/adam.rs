@@ -298,7 +298,7 @@ impl<S: Real> Rule<S> for AdamConfig {
     //     adam-fails-reddi, adam-fails-reddi-synthetic, adamw-decay-scaling, adamw-prop3-appendix,
     //     l2-differs-from-decay-for-adam, update-units-table, optax-conventions, matches-pytorch,
     //     matches-pytorch-f32, exercise-adam-2, exercise-adam-3, exercise-amsgrad-1,
-    //     exercise-amsgrad-3
+    //     exercise-amsgrad-3, exercise-adam-5, exercise-amsgrad-4
     // ANCHOR: update
     fn prepare(&self, t: u64) -> AdamStep<S> {
         let (beta1, beta2) = self.betas;

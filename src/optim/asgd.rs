@@ -192,7 +192,7 @@ impl<S: Scalar> Rule<S> for AsgdConfig {
     }
 
     // claims: asgd-average-window, asgd-parameters-are-not-averaged, matches-pytorch,
-    //     exercise-averaging-1
+    //     exercise-averaging-1, exercise-averaging-2, exercise-averaging-3
     // ANCHOR: update
     #[inline(always)]
     fn apply(&self, k: &AsgdStep<S>, theta: S, g: S, ax: S) -> (S, S) {

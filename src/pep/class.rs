@@ -67,7 +67,8 @@ impl FunctionClass {
     pub fn interpolation(&self, i: &Point, j: &Point) -> Scalar {
         // claims: pep-gd-tight-rate, pep-gd-step-size-rate, pep-ogm-rate,
         //     pep-heavy-ball-not-globally-convergent, pep-worst-case-is-attained,
-        //     exercise-worst-case-rates-3
+        //     exercise-worst-case-rates-3, exercise-worst-case-rates-1,
+        //     exercise-worst-case-rates-2
         // ANCHOR: interpolation
         let (l, mu) = (self.l, self.mu);
         let c = 1.0 / (2.0 * (1.0 - mu / l));

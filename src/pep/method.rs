@@ -131,7 +131,8 @@ impl Method {
         let l = class.l();
         // claims: pep-gd-tight-rate, pep-gd-step-size-rate, pep-ogm-rate,
         //     pep-heavy-ball-not-globally-convergent, pep-worst-case-is-attained,
-        //     exercise-worst-case-rates-3
+        //     exercise-worst-case-rates-3, exercise-worst-case-rates-1,
+        //     exercise-worst-case-rates-2
         // ANCHOR: methods
         match *self {
             Method::Gd { h } => {
