@@ -7,6 +7,10 @@
 #   bash scripts/book.sh pdf     build, then print the book to target/descent.pdf with
 #                                headless Chromium and check the PDF (needs node,
 #                                chromium and poppler-utils; see .ci/run)
+#   bash scripts/book.sh pdf-lean  the same without the Tests appendix (every test's
+#                                source, about 260 pages), to target/descent-lean.pdf;
+#                                test names stay as text and the title page points to
+#                                the web edition for their source
 #   bash scripts/book.sh tools   only install the pinned tools if missing
 #
 # Pinned: mdBook 0.5.4 and mdbook-katex 0.10.0 (which bundles KaTeX 0.16.4, the
@@ -33,7 +37,7 @@ build() {
 }
 
 pdf() {
-    local tool
+    local out="${1:-target/descent.pdf}" flags="${2:-}" tool
     for tool in node chromium pdfinfo pdffonts pdftotext; do
         command -v "$tool" >/dev/null 2>&1 || {
             echo "book.sh pdf needs $tool (Debian: nodejs, chromium, poppler-utils)" >&2
@@ -47,9 +51,10 @@ pdf() {
     # namespace has only a loopback device. The script also refuses any request
     # that leaves the book.
     if unshare --net true 2>/dev/null && command -v ip >/dev/null 2>&1; then
-        unshare --net bash -c 'ip link set lo up && node scripts/browser/pdf.mjs target/book target/descent.pdf'
+        unshare --net bash -c "ip link set lo up && node scripts/browser/pdf.mjs target/book $out $flags"
     else
-        node scripts/browser/pdf.mjs target/book target/descent.pdf
+        # shellcheck disable=SC2086 # flags is empty or one word
+        node scripts/browser/pdf.mjs target/book "$out" $flags
     fi
 }
 
@@ -57,6 +62,7 @@ case "${1:-}" in
     tools) tools ;;
     build) build ;;
     pdf) pdf ;;
+    pdf-lean) pdf target/descent-lean.pdf --without-tests ;;
     serve) tools; exec mdbook serve book -n 127.0.0.1 -p 3000 -d "$PWD/target/book-serve" ;;
-    *) echo "usage: bash scripts/book.sh serve|build|pdf|tools" >&2; exit 2 ;;
+    *) echo "usage: bash scripts/book.sh serve|build|pdf|pdf-lean|tools" >&2; exit 2 ;;
 esac

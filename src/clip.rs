@@ -108,6 +108,7 @@ pub fn total_norm(grad: &[f64], norm_type: NormType) -> f64 {
     }
 }
 
+// claims: none
 // ANCHOR: clip_grad_norm
 /// PyTorch's `clip_grad_norm_`: scales `grad` in place so that its norm is at
 /// most `max_norm` (to within the `1e-6` PyTorch adds), and returns the norm it

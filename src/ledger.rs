@@ -1638,3 +1638,188 @@ pub fn convert_all(root: &Path) -> Result<Vec<String>, Vec<String>> {
         Err(errors)
     }
 }
+
+// ---------------------------------------------------------------------------
+// Listings and the claims about them.
+
+/// The comment that names the claims about a listing. It stands on the lines
+/// directly above the listing's `// ANCHOR: <name>` line (so mdBook leaves it out
+/// of the listing), and may continue on further `//` lines:
+/// `// claims: id-a, id-b` or, for code no claim is about, `// claims: none`.
+pub const CLAIMS_COMMENT: &str = "// claims:";
+
+/// The start of the line the book prints after a listing, with links to the
+/// claims about its code.
+pub const LISTING_CLAIMS: &str = "*Claims about this code:*";
+
+/// The claims named by the `// claims:` comment above `// ANCHOR: <anchor>` in
+/// `source` (the text of a Rust file): an empty list for `// claims: none`. An
+/// error says what is missing or malformed; ids are not checked here.
+pub fn anchor_claims(source: &str, anchor: &str) -> Result<Vec<String>, String> {
+    let lines: Vec<&str> = source.lines().collect();
+    let marker = format!("// ANCHOR: {anchor}");
+    let at = lines
+        .iter()
+        .position(|l| l.trim() == marker)
+        .ok_or_else(|| format!("no `{marker}` line"))?;
+    // Walk up over the comment lines directly above the anchor to the one that
+    // opens the claims comment.
+    let mut start = at;
+    loop {
+        if start == 0 || !lines[start - 1].trim().starts_with("//") {
+            return Err(format!(
+                "no `{CLAIMS_COMMENT} ...` comment directly above `{marker}` \
+                 (name the claims about this code, or write `{CLAIMS_COMMENT} none`)"
+            ));
+        }
+        start -= 1;
+        if lines[start].trim().starts_with(CLAIMS_COMMENT) {
+            break;
+        }
+    }
+    let mut text = String::new();
+    for (k, line) in lines[start..at].iter().enumerate() {
+        let line = line.trim();
+        let body = if k == 0 {
+            &line[CLAIMS_COMMENT.len()..]
+        } else {
+            &line[2..]
+        };
+        text.push(' ');
+        text.push_str(body);
+    }
+    let ids: Vec<String> = text
+        .split(',')
+        .map(|s| s.trim().to_string())
+        .filter(|s| !s.is_empty())
+        .collect();
+    match ids.as_slice() {
+        [] => Err(format!(
+            "the `{CLAIMS_COMMENT}` comment above `{marker}` names nothing (write `none`)"
+        )),
+        [only] if only == "none" => Ok(Vec::new()),
+        _ if ids.iter().any(|id| id == "none") => Err(format!(
+            "the `{CLAIMS_COMMENT}` comment above `{marker}` mixes `none` with claim ids"
+        )),
+        _ => {
+            if let Some(bad) = ids.iter().find(|id| {
+                !id.bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+            }) {
+                return Err(format!(
+                    "the `{CLAIMS_COMMENT}` comment above `{marker}` has {bad:?}, which is no claim id"
+                ));
+            }
+            Ok(ids)
+        }
+    }
+}
+
+/// The `src/<file>:<anchor>` of a chapter line `{{#include ../../src/<file>:<anchor>}}`.
+fn source_include(line: &str) -> Option<(&str, &str)> {
+    let inner = line
+        .trim()
+        .strip_prefix("{{#include ../../")?
+        .strip_suffix("}}")?;
+    let (file, anchor) = inner.rsplit_once(':')?;
+    file.starts_with("src/").then_some((file, anchor))
+}
+
+/// `chapter` (the Markdown of a book chapter) with the line after each listing
+/// of the crate's code brought up to date: after the closing fence of a code
+/// block that includes anchors of `src/`, a blank line and
+/// `*Claims about this code:* [`id`](chapter.md#id), ...`, the union of the
+/// claims named above those anchors, each linked to the chapter that includes
+/// its proof (`chapters`, as from [`chapters`]). A listing that no claim is
+/// about gets no line. Returns the new text and the problems found: an anchor
+/// without a claims comment, an id with no proof file, a proof in no chapter.
+pub fn with_listing_claims(
+    root: &Path,
+    chapter: &str,
+    chapters: &BTreeMap<String, String>,
+) -> (String, Vec<String>) {
+    let mut problems = Vec::new();
+    let lines: Vec<&str> = chapter.lines().collect();
+    let mut out: Vec<String> = Vec::new();
+    let mut fence: Option<String> = None;
+    let mut ids: Vec<String> = Vec::new();
+    let mut includes = 0;
+    let mut k = 0;
+    while k < lines.len() {
+        let line = lines[k];
+        out.push(line.to_string());
+        k += 1;
+        let trimmed = line.trim_start();
+        match &fence {
+            None if trimmed.starts_with("```") || trimmed.starts_with("~~~") => {
+                fence = Some(trimmed[..3].to_string());
+                ids.clear();
+                includes = 0;
+            }
+            None => {}
+            Some(f) if trimmed.starts_with(f.as_str()) => {
+                fence = None;
+                if includes == 0 {
+                    continue;
+                }
+                // Drop the line generated last time, with its blank line.
+                if k + 1 < lines.len()
+                    && lines[k].trim().is_empty()
+                    && lines[k + 1].starts_with(LISTING_CLAIMS)
+                {
+                    k += 2;
+                }
+                if ids.is_empty() {
+                    continue;
+                }
+                let links: Vec<String> = ids
+                    .iter()
+                    .map(|id| match chapters.get(id) {
+                        Some(page) => format!("[`{id}`]({page}#{id})"),
+                        None => format!("`{id}`"),
+                    })
+                    .collect();
+                out.push(String::new());
+                out.push(format!("{LISTING_CLAIMS} {}.", links.join(", ")));
+                if k < lines.len() && !lines[k].trim().is_empty() {
+                    out.push(String::new());
+                }
+            }
+            Some(_) => {
+                let Some((file, anchor)) = source_include(line) else {
+                    continue;
+                };
+                includes += 1;
+                let named = fs::read_to_string(root.join(file))
+                    .map_err(|e| format!("{file}: {e}"))
+                    .and_then(|source| {
+                        anchor_claims(&source, anchor).map_err(|e| format!("{file}: {e}"))
+                    });
+                match named {
+                    Ok(named) => {
+                        for id in named {
+                            if !root.join("proofs").join(format!("{id}.md")).is_file() {
+                                problems.push(format!(
+                                    "{file}:{anchor}: names claim {id:?}, which has no proofs/{id}.md"
+                                ));
+                            } else if !chapters.contains_key(&id) {
+                                problems.push(format!(
+                                    "{file}:{anchor}: names claim {id:?}, whose proof no chapter includes"
+                                ));
+                            }
+                            if !ids.contains(&id) {
+                                ids.push(id);
+                            }
+                        }
+                    }
+                    Err(e) => problems.push(e),
+                }
+            }
+        }
+    }
+    let mut text = out.join("\n");
+    if chapter.ends_with('\n') {
+        text.push('\n');
+    }
+    (text, problems)
+}

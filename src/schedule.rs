@@ -281,6 +281,7 @@ impl OneCycleLR {
         }
     }
 
+    // claims: exercise-schedules-3
     // ANCHOR: one_cycle
     /// The rate and momentum of step `step_num` (PyTorch's `get_lr`).
     fn at(&self, step_num: u64) -> Result<(f64, f64), HyperError> {
@@ -574,6 +575,7 @@ impl LrScheduler {
         Ok((next, r))
     }
 
+    // claims: chainable-close-to-closed-form, exercise-schedules-1, exercise-schedules-2
     // ANCHOR: chainable
     /// The rate of epoch `e` from the current rate `lr`, in PyTorch's chainable
     /// form and operation order (`initial` is PyTorch's `_is_initial`: the call

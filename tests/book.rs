@@ -410,3 +410,142 @@ fn the_link_check_can_fail() {
         assert_eq!(unlinked_test_names(bad, &anchors).len(), 1, "{bad}");
     }
 }
+
+/// Every listing of the crate's code links back to the claims about it. Each
+/// anchor a chapter includes from `src/` has a `// claims: ...` comment directly
+/// above it (`// claims: none` when no claim is about that code) naming claims
+/// that have a proof in the book; after the listing, the chapter has the
+/// generated line `*Claims about this code:* ...` with a link to each. With
+/// `DESCENT_BLESS=1` the lines are rewritten.
+#[test]
+fn every_listing_links_back_to_its_claims() {
+    let chapters = ledger::chapters(root());
+    let mut sources = Vec::new();
+    files_with_ext(&root().join("book/src"), "md", &mut sources);
+    sources.sort();
+    let bless = std::env::var_os("DESCENT_BLESS").is_some();
+    let mut problems = Vec::new();
+    let mut listings = 0;
+    for source in sources {
+        let name = source.strip_prefix(root()).unwrap().display().to_string();
+        let text = fs::read_to_string(&source).unwrap();
+        listings += text
+            .lines()
+            .filter(|l| l.trim().starts_with("{{#include ../../src/"))
+            .count();
+        let (expected, found) = ledger::with_listing_claims(root(), &text, &chapters);
+        problems.extend(found.into_iter().map(|p| format!("{name}: {p}")));
+        if expected != text {
+            if bless {
+                fs::write(&source, &expected).unwrap();
+            } else {
+                problems.push(format!(
+                    "{name}: a `{}` line after a listing is missing or out of date",
+                    ledger::LISTING_CLAIMS
+                ));
+            }
+        }
+    }
+    assert!(listings > 0, "no chapter includes a listing from src/");
+    assert!(
+        problems.is_empty(),
+        "listings and their claims (then run `DESCENT_BLESS=1 cargo test --test book \
+         every_listing`):\n{}",
+        problems.join("\n")
+    );
+}
+
+/// The listing check can fail: a listing without a claims comment, with an id
+/// that has no proof, and a chapter whose generated line is stale are reported.
+#[test]
+fn the_listing_check_can_fail() {
+    let dir = std::env::temp_dir().join(format!("descent-listings-{}", std::process::id()));
+    let _ = fs::remove_dir_all(&dir);
+    fs::create_dir_all(dir.join("proofs")).unwrap();
+    fs::create_dir_all(dir.join("src")).unwrap();
+    fs::write(dir.join("proofs/demo-claim.md"), "### demo-claim\n").unwrap();
+    let chapters = BTreeMap::from([("demo-claim".to_string(), "demo.md".to_string())]);
+    // The fence is built, not written: a literal one in this file would
+    // confuse mdbook-katex on the Tests page, which shows this source.
+    let fence = "`".repeat(3);
+    let chapter = format!(
+        "# Demo\n\n{fence}rust,ignore\n{{{{#include ../../src/demo.rs:step}}}}\n{fence}\n\nText.\n"
+    );
+    let chapter = chapter.as_str();
+    let check = |source: &str| {
+        fs::write(dir.join("src/demo.rs"), source).unwrap();
+        ledger::with_listing_claims(&dir, chapter, &chapters)
+    };
+
+    // Sound: the line is generated, with a link to the claim; a second pass
+    // changes nothing.
+    let (text, problems) =
+        check("// claims: demo-claim\n// ANCHOR: step\nfn step() {}\n// ANCHOR_END: step\n");
+    assert_eq!(problems, Vec::<String>::new());
+    assert!(
+        text.contains(&format!(
+            "{fence}\n\n*Claims about this code:* [`demo-claim`](demo.md#demo-claim).\n\nText."
+        )),
+        "{text}"
+    );
+    assert_eq!(ledger::with_listing_claims(&dir, &text, &chapters).0, text);
+
+    // `none`: no line, no problem; a stale line is removed.
+    let (plain, problems) = check("// claims: none\n// ANCHOR: step\nfn step() {}\n");
+    assert_eq!((plain.as_str(), problems.len()), (chapter, 0));
+    assert_eq!(
+        ledger::with_listing_claims(&dir, &text, &chapters).0,
+        chapter
+    );
+
+    // A comment that continues on a second line is read whole.
+    fs::write(dir.join("proofs/other-claim.md"), "### other-claim\n").unwrap();
+    let both = BTreeMap::from([
+        ("demo-claim".to_string(), "demo.md".to_string()),
+        ("other-claim".to_string(), "other.md".to_string()),
+    ]);
+    fs::write(
+        dir.join("src/demo.rs"),
+        "// claims: demo-claim,\n//     other-claim\n// ANCHOR: step\nfn step() {}\n",
+    )
+    .unwrap();
+    let (text, problems) = ledger::with_listing_claims(&dir, chapter, &both);
+    assert_eq!(problems, Vec::<String>::new());
+    assert!(
+        text.contains("(demo.md#demo-claim), [`other-claim`](other.md#other-claim)."),
+        "{text}"
+    );
+
+    // Defects.
+    for (source, expected) in [
+        (
+            "// ANCHOR: step\nfn step() {}\n",
+            "no `// claims: ...` comment",
+        ),
+        (
+            "// a remark\n// ANCHOR: step\nfn step() {}\n",
+            "no `// claims: ...` comment",
+        ),
+        (
+            "// claims: missing-claim\n// ANCHOR: step\n",
+            "no proofs/missing-claim.md",
+        ),
+        ("// claims:\n// ANCHOR: step\n", "names nothing"),
+        (
+            "// claims: none, demo-claim\n// ANCHOR: step\n",
+            "mixes `none`",
+        ),
+        ("// claims: Demo Claim\n// ANCHOR: step\n", "no claim id"),
+        (
+            "// claims: demo-claim\n// ANCHOR: other\n",
+            "no `// ANCHOR: step` line",
+        ),
+    ] {
+        let (_, problems) = check(source);
+        assert!(
+            problems.iter().any(|p| p.contains(expected)),
+            "{source:?}: {problems:?}"
+        );
+    }
+    let _ = fs::remove_dir_all(&dir);
+}

@@ -186,3 +186,55 @@ fn exercise_adam_4_minibatch_second_moment() {
         }
     }
 }
+
+// claim: exercise-adam-5
+#[test]
+fn adam_on_the_absolute_value_overshoots_and_keeps_jittering() {
+    let mut opt = Adam::new(AdamConfig {
+        lr: 0.1,
+        ..AdamConfig::default()
+    })
+    .unwrap();
+    let mut theta = DVector::from_element(1, 1.0f64);
+    let mut path = vec![1.0];
+    for _ in 0..300 {
+        let g = DVector::from_element(1, theta[0].signum());
+        opt.step(&mut theta, &g).unwrap();
+        path.push(theta[0]);
+    }
+    // Ten steps of length 0.1 / (1 + 1e-8) each, with m_hat = v_hat = 1 up to
+    // the bounds of adam-bias-correction: relative (n + 5 + 2r) 2^-52 for m_hat
+    // and (2n + 6 + 2r) 2^-52 for v_hat (halved by the square root), with
+    // n = min(t, 1/(1 - beta)) and r = beta^t / (1 - beta^t), plus 4u for the
+    // division, the epsilon and the update. The step sizes' errors add up:
+    let bound: f64 = (1..=10)
+        .map(|t| {
+            let r = |b: f64| b.powi(t) / (1.0 - b.powi(t));
+            let tf = t as f64;
+            let m_hat = (tf.min(10.0) + 5.0 + 2.0 * r(0.9)) * ULP;
+            let v_hat = (2.0 * tf.min(1000.0) + 6.0 + 2.0 * r(0.999)) * ULP;
+            0.1 * (m_hat + v_hat / 2.0 + 4.0 * ULP / 2.0)
+        })
+        .sum();
+    // theta_10 = 1 - 1/(1 + 1e-8) = 1e-8 - 1e-16 up to that bound (about 1e-13).
+    assert!(bound < 2e-13, "{bound}");
+    assert!((path[10] - 1e-8).abs() <= bound, "{}", path[10]);
+    assert!(path[1..10].iter().all(|&x| x > 0.0));
+    // The overshoot: "about -0.26 near step 15", read as the two digits and
+    // the step window the answer states.
+    let (at, low) = path
+        .iter()
+        .enumerate()
+        .min_by(|a, b| a.1.total_cmp(b.1))
+        .map(|(t, &x)| (t, x))
+        .unwrap();
+    assert!((13..=17).contains(&at), "lowest at step {at}");
+    assert!((-0.265..=-0.255).contains(&low), "lowest {low}");
+    // It turns back, and the next overshoot above zero is smaller.
+    let high = path[at..].iter().copied().fold(f64::MIN, f64::max);
+    assert!(high > 0.0 && high < -low, "{high}");
+    // After 300 steps: a band of a few hundredths that does not shrink to 0.
+    let tail = &path[250..];
+    let width = tail.iter().map(|x| x.abs()).fold(0.0, f64::max);
+    assert!(width > 0.005 && width < 0.04, "band {width}");
+}

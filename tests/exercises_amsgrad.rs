@@ -86,3 +86,42 @@ fn exercise_amsgrad_3_one_outlier_slows_forever() {
     let ratio = (v_end / vmax_end).sqrt();
     assert!((ratio - 0.1f64.sqrt()).abs() <= 1e-8);
 }
+
+// claim: exercise-amsgrad-4
+#[test]
+fn a_long_memory_saves_adam_on_reddis_problem() {
+    use descent::problems::online::ReddiOnline;
+    let problem = ReddiOnline::section3();
+    let beta2 = 0.999;
+    let steps = 30_000u64;
+    let mut opt = Adam::new(AdamConfig {
+        betas: (0.0, beta2),
+        eps: 0.0,
+        ..AdamConfig::default()
+    })
+    .expect("valid");
+    let mut x = DVector::from_element(1, 0.0);
+    let mut xs = Vec::with_capacity(steps as usize);
+    for t in 1..=steps {
+        opt.set_lr(0.5 / (t as f64).sqrt()).unwrap();
+        let g = DVector::from_element(1, problem.gradient(t));
+        opt.step(&mut x, &g).unwrap();
+        x[0] = ReddiOnline::project(x[0]);
+        xs.push(x[0]);
+    }
+    // Filled, the average of g^2 is (9 + 1 + 1)/3 = 11/3 up to its swing
+    // within a period: a 9 moves it by (1 - beta2)(9 - 11/3) = 0.00533 and the
+    // 1s move it back, so it stays within 0.0054 of 11/3 (the bias correction's
+    // beta2^t is below e^-20 after 20000 steps, and rounding is far smaller).
+    let state = opt.state().unwrap();
+    let v_hat = state.exp_avg_sq[0] / bias_correction(beta2, steps);
+    assert!((v_hat - 11.0 / 3.0).abs() <= 0.0054, "v_hat {v_hat}");
+    // With one denominator D for the three steps of a period, they are
+    // -3 eta/D, +eta/D and +eta/D (eta_t changes little within a period): net
+    // -eta/D, downhill. The iterate goes to -1, the optimum, as under AMSGrad.
+    let last = &xs[(2 * steps / 3) as usize..];
+    let mean = last.iter().sum::<f64>() / last.len() as f64;
+    assert!(mean < -0.99, "mean {mean}");
+    // The short memory of the chapter's beta2 = 1/10 fails on the same run
+    // (claim adam-fails-reddi): the memory is what decides.
+}

@@ -175,3 +175,31 @@ fn kappa_100_needs_1375_steps() {
     let predicted = (1e-6f64.ln() / 0.99f64.ln()).ceil();
     assert_eq!(predicted, 1375.0);
 }
+
+// claim: exercise-convexity-4
+#[test]
+fn stationary_is_not_minimal_on_the_saddles_stable_line() {
+    // The saddle with a = 1, s = 2, gradient descent with eta = 1/2 from (3, 0).
+    let f = Saddle::new(1.0, 2.0).unwrap();
+    let mut opt = Sgd::new(SgdConfig {
+        lr: 0.5,
+        ..SgdConfig::default()
+    })
+    .unwrap();
+    let mut theta = DVector::from_vec(vec![3.0, 0.0]);
+    for t in 1..=60 {
+        let g = f.gradient(&theta);
+        opt.step(&mut theta, &g).unwrap();
+        // x halves exactly (a power-of-two factor) and y stays 0 exactly.
+        assert_eq!(theta[0], 3.0 * 0.5f64.powi(t), "t = {t}");
+        assert_eq!(theta[1], 0.0);
+        // The guarantee of gd-nonconvex-stationarity holds: the gradient
+        // (x, 0) tends to 0 ...
+        assert_eq!(f.gradient(&theta).norm(), theta[0]);
+        // ... while the loss stays at or above the saddle's 0.
+        assert!(f.value(&theta) >= 0.0);
+    }
+    // The minimum, at (0, +-y*), is about -0.65: bounded away from the limit 0.
+    let min = f.min_value();
+    assert!((-0.66..=-0.64).contains(&min), "{min}");
+}

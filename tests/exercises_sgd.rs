@@ -175,3 +175,50 @@ fn exact_line_search_step_lies_between_inverse_eigenvalues() {
         }
     }
 }
+
+// claim: exercise-sgd-5
+#[test]
+fn a_start_on_the_soft_axis_hides_divergence() {
+    let q = Quadratic::new(
+        DMatrix::from_diagonal(&DVector::from_vec(vec![1.0, 4.0])),
+        DVector::zeros(2),
+    )
+    .unwrap();
+    let eta = 0.6;
+    // From (1, 0): the stiff coordinate has gradient 4 * 0 = 0 and stays at 0
+    // exactly; the soft one shrinks by 1 - 0.6 = 0.4 per step. Each step rounds
+    // the factor (0.6 is not exact: 0.6u/0.4 = 1.5u relative) and the update
+    // (u): 2.5u per step, 3u allowed.
+    let mut opt = sgd(eta);
+    let mut theta = DVector::from_vec(vec![1.0, 0.0]);
+    for t in 1..=100 {
+        let g = q.gradient(&theta);
+        opt.step(&mut theta, &g).unwrap();
+        assert_eq!(theta[1], 0.0, "t = {t}");
+        let want = 0.4f64.powi(t);
+        assert!(
+            (theta[0] - want).abs() <= 3.0 * t as f64 * U * want,
+            "t = {t}"
+        );
+    }
+    // Any stiff component, however small, grows like 1.4^t: from 1e-12 it
+    // passes 1 within 83 steps (1.4^82 < 1e12 < 1.4^83).
+    let mut opt = sgd(eta);
+    let mut theta = DVector::from_vec(vec![1.0, 1e-12]);
+    let mut crossed = None;
+    for t in 1..=100 {
+        let g = q.gradient(&theta);
+        opt.step(&mut theta, &g).unwrap();
+        let want = 1e-12 * 1.4f64.powi(t);
+        // Factor -1.4 = 1 - 2.4: 0.6 and 4 * 0.6 round (2.4u/1.4 relative each)
+        // and the update rounds once: under 5u per step.
+        assert!(
+            (theta[1].abs() - want).abs() <= 5.0 * t as f64 * U * want,
+            "t = {t}"
+        );
+        if crossed.is_none() && theta[1].abs() > 1.0 {
+            crossed = Some(t);
+        }
+    }
+    assert_eq!(crossed, Some(83));
+}

@@ -138,3 +138,27 @@ fn exercise_weight_decay_3_adamw_box() {
         );
     }
 }
+
+// claim: exercise-weight-decay-4
+#[test]
+fn a_papers_lambda_becomes_weight_decay_lambda_over_eta() {
+    let (eta, lambda): (f64, f64) = (4e-4, 1e-5);
+    let w = lambda / eta;
+    assert!((w - 0.025).abs() <= 2.0 * U * 0.025);
+    // With a zero gradient Adam's own step is zero (m = 0), so one AdamW step
+    // is the decay alone: theta (1 - lr w). The paper's step decays by lambda.
+    for (weight_decay, want) in [(w, lambda), (lambda, lambda / 2500.0)] {
+        let mut opt = adam(eta, WeightDecay::Decoupled(weight_decay));
+        let mut theta = DVector::from_element(1, 3.0);
+        opt.step(&mut theta, &DVector::zeros(1)).unwrap();
+        let shrink = 1.0 - theta[0] / 3.0;
+        // lr * w rounds relative to itself (negligible), 1 - lr w, the product
+        // with theta and the test's quotient round once each near 1 (u
+        // absolute each), and 1 - theta/3 is exact (Sterbenz): the shrink is off
+        // by at most 3u absolute; 4u allowed.
+        assert!(
+            (shrink - want).abs() <= 4.0 * U,
+            "weight_decay {weight_decay}: shrink {shrink}, want {want}"
+        );
+    }
+}

@@ -778,6 +778,7 @@ fn sgd_noise_floor_limits() {
 
 /// Exercise 1: StepLR's rates sum to eta_0 s / (1 - gamma) = 10/3 for
 /// eta_0 = 0.1, s = 30, gamma = 0.1.
+// claim: exercise-schedules-1
 #[test]
 fn exercise_schedules_1_step_sum() {
     let mut opt = sgd(0.1);
@@ -801,6 +802,7 @@ fn exercise_schedules_1_step_sum() {
 
 /// Exercise 2: the first seven rates of LinearLR() on SGD(lr=0.3), as PyTorch
 /// prints them.
+// claim: exercise-schedules-2
 #[test]
 fn exercise_schedules_2_linear_warmup() {
     let request = r#"{"optimizer": "sgd", "hyper": {"lr": 0.3}, "params": [0],
@@ -825,6 +827,7 @@ fn exercise_schedules_2_linear_warmup() {
 /// Exercise 3: OneCycleLR(max_lr=0.1, total_steps=100) peaks at epoch 29 with
 /// momentum 0.85, starts at 0.004 (up to rounding) with momentum 0.95, and ends
 /// near 4e-7.
+// claim: exercise-schedules-3
 #[test]
 fn exercise_schedules_3_one_cycle_peak() {
     let mut opt = Sgd::new(SgdConfig {

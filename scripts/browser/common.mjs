@@ -224,3 +224,35 @@ export async function measure({ contrast: wantContrast, print }) {
   }
   return out;
 }
+
+// For the PDF edition without the Tests appendix (`pdf.mjs --without-tests`), run
+// inside the print page: removes the Tests chapter (from its <h1 id="tests"> to
+// the page break before the next chapter, and the page break before it) and
+// turns every link into it (`#tests`, `#test-<file>-<name>`) into plain text,
+// which keeps the test's file and name. Returns the number of elements removed
+// (0 when the page has no Tests chapter) and of links unlinked.
+export function dropTestsAppendix() {
+  const isBreak = (el) => el?.tagName === "DIV" && el.style.breakBefore === "page";
+  const h1 = document.getElementById("tests");
+  let removed = 0;
+  if (h1 && h1.tagName === "H1") {
+    const before = h1.previousElementSibling;
+    let node = h1;
+    while (node) {
+      const next = node.nextElementSibling;
+      if (node !== h1 && (node.tagName === "H1" || (isBreak(node) && next?.tagName === "H1"))) break;
+      node.remove();
+      removed += 1;
+      node = next;
+    }
+    if (isBreak(before)) { before.remove(); removed += 1; }
+  }
+  let unlinked = 0;
+  for (const a of document.querySelectorAll('main a[href="#tests"], main a[href^="#test-"]')) {
+    const span = document.createElement("span");
+    span.append(...a.childNodes);
+    a.replaceWith(span);
+    unlinked += 1;
+  }
+  return { removed, unlinked };
+}

@@ -3,6 +3,12 @@
 // PDF with poppler-utils and checks it. Run through `bash scripts/book.sh pdf`.
 //
 //   node scripts/browser/pdf.mjs target/book target/descent.pdf
+//   node scripts/browser/pdf.mjs target/book target/descent-lean.pdf --without-tests
+//
+// With --without-tests the PDF leaves out the Tests appendix (every test's
+// source, about 260 of the pages): the test names in the claims stay as text
+// (file and name, e.g. tests/adam.rs::adam_step) and the title page says that
+// the web edition links each one to its source.
 //
 // The PDF has a title page with the version from Cargo.toml and the citation from
 // CITATION.cff (whose version must match), a contents page with the web book's
@@ -21,9 +27,10 @@ import { chromium } from "playwright-core";
 import { execFileSync } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
-import { serve, launch, measure } from "./common.mjs";
+import { serve, launch, measure, dropTestsAppendix } from "./common.mjs";
 
-const [bookDir = "target/book", out = "target/descent.pdf"] = process.argv.slice(2);
+const withoutTests = process.argv.includes("--without-tests");
+const [bookDir = "target/book", out = "target/descent.pdf"] = process.argv.slice(2).filter((a) => !a.startsWith("--"));
 const root = path.resolve(bookDir);
 const repo = path.resolve(path.dirname(new URL(import.meta.url).pathname), "../..");
 const problems = [];
@@ -44,13 +51,15 @@ const citation = `${authors.join(", ")}. ${title}. Version ${version}, ${year}.`
 
 // Chapter titles, in reading order, from SUMMARY.md's links.
 const summary = fs.readFileSync(path.join(repo, "book/src/SUMMARY.md"), "utf8");
-const chapters = [...summary.matchAll(/\[([^\]]+)\]\(([^)]+\.md)\)/g)].map((m) => m[1]);
+const chapters = [...summary.matchAll(/\[([^\]]+)\]\(([^)]+\.md)\)/g)]
+  .filter((m) => !(withoutTests && m[2] === "tests.md")).map((m) => m[1]);
 
 // The sidebar's numbering ("9. Adam"), read from mdBook's toc.html, so that the
 // PDF's chapters carry the same numbers as the web book's.
 const toc = fs.readFileSync(path.join(root, "toc.html"), "utf8");
 const entries = [...toc.matchAll(/<li class="part-title">([^<]+)<\/li>|<a href="[^"]+"[^>]*>(?:<strong aria-hidden="true">([\d.]+)<\/strong>\s*)?([^<]+)<\/a>/g)]
-  .map((m) => (m[1] ? { part: m[1].trim() } : { number: m[2]?.replace(/\.$/, "") ?? null, title: m[3].trim() }));
+  .map((m) => (m[1] ? { part: m[1].trim() } : { number: m[2]?.replace(/\.$/, "") ?? null, title: m[3].trim() }))
+  .filter((e) => !(withoutTests && e.title === "Tests"));
 
 // A4 with 20 mm margins left and right; the page number sits in the bottom one.
 const mm = 96 / 25.4;
@@ -70,9 +79,14 @@ await page.route("**/*", (route) =>
 await page.addInitScript(() => { window.print = () => {}; });
 await page.emulateMedia({ media: "print" });
 await page.goto(`${base}/print.html`, { waitUntil: "load", timeout: 300_000 });
+if (withoutTests) {
+  const { removed, unlinked } = await page.evaluate(dropTestsAppendix);
+  if (removed === 0) problems.push("--without-tests: the print page has no Tests chapter to leave out");
+  console.log(`pdf: left out the Tests appendix (${removed} elements), ${unlinked} links to it now plain text`);
+}
 
 // The title page.
-await page.evaluate(({ title, version, released, authors, citation }) => {
+await page.evaluate(({ title, version, released, authors, citation, withoutTests }) => {
   const main = document.querySelector("main");
   const section = document.createElement("section");
   section.className = "descent-title-page";
@@ -90,9 +104,10 @@ await page.evaluate(({ title, version, released, authors, citation }) => {
   line("p", "Please cite this edition as:", "margin-top: 4em");
   line("p", citation, "font-style: italic");
   line("p", "A single claim can be cited by its identifier, which is also the anchor of its proof, e.g. “Descent, claim adam-bias-correction”.", "font-size: 0.9em");
+  if (withoutTests) line("p", "This edition leaves out the Tests appendix, the source of every test. A test named in a claim, such as tests/adam.rs::adam_bias_correction_constant_gradient, is the function of that name in that file of the crate; the web edition links each name to its source.", "font-size: 0.9em");
   line("p", "Code under MIT or Apache-2.0, text under CC-BY-4.0.", "font-size: 0.9em; margin-top: 2em");
   main.prepend(section);
-}, { title, version, released, authors, citation });
+}, { title, version, released, authors, citation, withoutTests });
 
 // A contents page after the title page, and each chapter's number before its
 // title. Page numbers are filled in after a first printing (below).

@@ -195,6 +195,9 @@ impl<S: Real> Rule<S> for AdadeltaConfig {
         }
     }
 
+    // claims: adadelta-first-step, adadelta-units, update-units-table,
+    //     optax-adadelta-default-ascends, matches-pytorch, matches-pytorch-f32,
+    //     exercise-adadelta-1, exercise-adadelta-2, exercise-adadelta-3, exercise-adadelta-4
     // ANCHOR: update
     fn prepare(&self, _t: u64) -> AdadeltaStep<S> {
         AdadeltaStep {

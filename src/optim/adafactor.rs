@@ -239,6 +239,9 @@ impl Optimizer for Adafactor {
         if let Some((index, &value)) = grad.iter().enumerate().find(|(_, g)| !g.is_finite()) {
             return Err(StepError::NonFiniteGradient { index, value });
         }
+        // claims: adafactor-factored-keeps-row-and-column-sums, adafactor-row-scale-cancels,
+        //     adafactor-docs-decay-overwritten, adafactor-matches-pytorch, exercise-adafactor-3,
+        //     exercise-adafactor-1, exercise-adafactor-2
         // ANCHOR: update
         let cfg = self.config;
         let sign = if cfg.maximize { -1.0 } else { 1.0 };

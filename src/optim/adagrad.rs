@@ -147,6 +147,10 @@ impl<S: Real> Rule<S> for AdagradConfig {
         }
     }
 
+    // claims: adagrad-regret-bound, adagrad-step-non-increasing,
+    //     adagrad-rare-features-larger-steps, seed-adagrad-diagonal, update-units-table,
+    //     optax-conventions, matches-pytorch, matches-pytorch-f32, exercise-adagrad-2,
+    //     exercise-adagrad-3, exercise-adagrad-4, exercise-adagrad-5
     // ANCHOR: update
     fn prepare(&self, t: u64) -> AdagradStep<S> {
         let clr = self.lr / (1.0 + (t as f64 - 1.0) * self.lr_decay);

@@ -331,6 +331,14 @@ impl<S: Real> Rule<S> for AdamConfig {
         }
     }
 
+    // claims: adam-bias-correction, adam-eps-forms, adam-diagonal-scale-invariance,
+    //     adam-paper-step-bound, adam-tight-step-bound, seed-adam-update,
+    //     adam-beta1-zero-is-bias-corrected-rmsprop, amsgrad-effective-step-non-increasing,
+    //     amsgrad-pytorch-bias-correction, amsgrad-three-conventions, seed-amsgrad-two-step-max,
+    //     adam-fails-reddi, adam-fails-reddi-synthetic, adamw-decay-scaling, adamw-prop3-appendix,
+    //     l2-differs-from-decay-for-adam, update-units-table, optax-conventions, matches-pytorch,
+    //     matches-pytorch-f32, exercise-adam-2, exercise-adam-3, exercise-amsgrad-1,
+    //     exercise-amsgrad-3, exercise-adam-5, exercise-amsgrad-4
     // ANCHOR: update
     fn prepare(&self, t: u64) -> AdamStep<S> {
         let (beta1, beta2) = self.betas;

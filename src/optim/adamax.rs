@@ -196,6 +196,7 @@ impl<S: Scalar> Rule<S> for AdamaxConfig {
         }
     }
 
+    // claims: adamax-infinity-norm-limit, matches-pytorch, exercise-adam-variants-1
     // ANCHOR: update
     fn prepare(&self, t: u64) -> AdamaxStep<S> {
         let (beta1, beta2) = self.betas;

@@ -191,6 +191,8 @@ impl<S: Scalar> Rule<S> for AsgdConfig {
         self.step_from(s.eta, s.mu)
     }
 
+    // claims: asgd-average-window, asgd-parameters-are-not-averaged, matches-pytorch,
+    //     exercise-averaging-1, exercise-averaging-2, exercise-averaging-3
     // ANCHOR: update
     #[inline(always)]
     fn apply(&self, k: &AsgdStep<S>, theta: S, g: S, ax: S) -> (S, S) {

@@ -3,6 +3,10 @@
 
 use super::scalar::Scalar;
 
+// claims: l2-equals-decay-for-sgd, l2-differs-from-decay-with-momentum,
+//     l2-differs-from-decay-for-adam, adamw-decay-scaling, adamw-prop3-appendix, seed-l2-factor,
+//     matches-pytorch, exercise-weight-decay-1, exercise-weight-decay-2, exercise-weight-decay-3,
+//     exercise-weight-decay-4
 // ANCHOR: decay
 /// How an optimizer applies weight decay with coefficient `lambda`.
 #[derive(Clone, Copy, Debug, PartialEq, Default)]

@@ -526,6 +526,7 @@ impl<R: Rule> Optimizer for Optim<R> {
     }
 }
 
+// claims: matches-pytorch, matches-pytorch-f32
 // ANCHOR: driver
 /// The one-pass driver described in the module documentation.
 fn step_all<S: Scalar, R: Rule<S>>(

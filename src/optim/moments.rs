@@ -31,6 +31,7 @@ impl<S: Scalar> From<f64> for Beta<S> {
     }
 }
 
+// claims: matches-pytorch, muon-docs-buffer-is-lerp, adam-bias-correction
 // ANCHOR: lerp
 /// PyTorch's `lerp(a, b, w) = a + w (b - a)`, evaluated as its CPU kernel does:
 /// from `a` when `w < 0.5` and from `b` otherwise, with one fused multiply-add.
@@ -44,6 +45,7 @@ pub fn lerp<S: Scalar>(a: S, b: S, w: S) -> S {
 }
 // ANCHOR_END: lerp
 
+// claims: adam-bias-correction, matches-pytorch, seed-hamiltonian
 // ANCHOR: ema
 /// The moving average of a gradient: `beta * avg + (1 - beta) * g`, as PyTorch's
 /// `avg.lerp_(g, 1 - beta)`.
@@ -61,6 +63,9 @@ pub fn ema_sq<S: Scalar>(avg: S, g: S, beta: impl Into<Beta<S>>) -> S {
 }
 // ANCHOR_END: ema
 
+// claims: adam-bias-correction, adam-eps-forms, amsgrad-pytorch-bias-correction,
+//     amsgrad-three-conventions, adam-beta1-zero-is-bias-corrected-rmsprop, exercise-adam-1,
+//     exercise-amsgrad-2
 // ANCHOR: bias_correction
 /// The bias correction `1 - beta^t` of a moving average started from zero: after
 /// `t` steps of a constant `g`, the average is `(1 - beta^t) g`. It is a per-step

@@ -188,6 +188,8 @@ struct Scratch {
     update: Vec<f64>,
 }
 
+// claims: muon-quintic-does-not-converge-to-one, muon-update-ignores-gradient-scale,
+//     muon-matches-pytorch-bfloat16
 // ANCHOR: newton_schulz
 /// PyTorch's `_zeropower_via_newtonschulz` on the `rows x cols` matrix `m`
 /// (row-major), in emulated bfloat16; the result, row-major, in `out`.
@@ -389,6 +391,8 @@ impl Optimizer for Muon {
         if let Some((index, &value)) = grad.iter().enumerate().find(|(_, g)| !g.is_finite()) {
             return Err(StepError::NonFiniteGradient { index, value });
         }
+        // claims: muon-update-ignores-gradient-scale, muon-matches-pytorch-bfloat16,
+        //     muon-docs-buffer-is-lerp
         // ANCHOR: update
         let cfg = self.config;
         let (buf, mixed) = (&mut self.buf, &mut self.mixed);

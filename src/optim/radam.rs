@@ -175,6 +175,7 @@ pub struct RAdamStep<S> {
     pub decay: Decay<S>,
 }
 
+// claims: radam-rectification-below-one, radam-threshold-five-not-four, exercise-adam-variants-4
 // ANCHOR: rectification
 impl RAdamConfig {
     /// `rho_inf = 2 / (1 - beta2) - 1`, the length of the simple moving average
@@ -232,6 +233,8 @@ impl<S: Real> Rule<S> for RAdamConfig {
         }
     }
 
+    // claims: radam-rectification-below-one, radam-threshold-five-not-four, matches-pytorch,
+    //     exercise-adam-variants-4
     // ANCHOR: update
     fn prepare(&self, t: u64) -> RAdamStep<S> {
         let (beta1, beta2) = self.betas;

@@ -352,6 +352,10 @@ impl<S: Real> Rule<S> for RmsPropConfig {
         }
     }
 
+    // claims: rmsprop-gradient-scale-invariance, adam-beta1-zero-is-bias-corrected-rmsprop,
+    //     centered-rmsprop-variance-clamp, seed-hamiltonian, adagrad-step-non-increasing,
+    //     update-units-table, optax-conventions, matches-pytorch, matches-pytorch-f32,
+    //     exercise-rmsprop-1, exercise-rmsprop-2, exercise-rmsprop-3, exercise-rmsprop-4
     // ANCHOR: update
     fn prepare(&self, _t: u64) -> RmsPropStep<S> {
         RmsPropStep {

@@ -219,6 +219,9 @@ impl<S: Scalar> Rule<S> for RpropConfig {
         }
     }
 
+    // claims: rprop-sign-only, rprop-step-bounds, seed-rprop-minibatch, seed-rprop-additive,
+    //     pytorch-rprop-zeroes-gradient, optax-rprop-lags, matches-pytorch, matches-pytorch-f32,
+    //     exercise-rprop-1, exercise-rprop-2, exercise-rprop-3, exercise-rprop-4
     // ANCHOR: update
     fn prepare(&self, _t: u64) -> RpropStep<S> {
         let (etaminus, etaplus) = self.etas;

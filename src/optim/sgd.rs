@@ -169,6 +169,13 @@ impl<S: Scalar> Rule<S> for SgdConfig {
         }
     }
 
+    // claims: seed-sgd-update, gd-quadratic-stability, momentum-unrolled, heavy-ball-optimal-rate,
+    //     nesterov-forms-equivalent, nesterov-rate, pytorch-momentum-first-step,
+    //     l2-equals-decay-for-sgd, l2-differs-from-decay-with-momentum, update-units-table,
+    //     optax-conventions, matches-pytorch, matches-pytorch-f32, exercise-sgd-2, exercise-sgd-3,
+    //     exercise-sgd-4, exercise-momentum-1, exercise-momentum-2, exercise-momentum-3,
+    //     exercise-momentum-4, exercise-momentum-5, exercise-sgd-5, exercise-convexity-4,
+    //     exercise-worst-case-rates-1, exercise-worst-case-rates-2
     // ANCHOR: update
     fn prepare(&self, t: u64) -> SgdStep<S> {
         SgdStep {

@@ -222,6 +222,8 @@ impl<S: Real> Rule<S> for SparseAdamConfig {
         }
     }
 
+    // claims: sparseadam-dense-is-adam-with-scaled-eps, sparseadam-absent-coordinates-frozen,
+    //     matches-pytorch, exercise-adam-variants-5, exercise-adam-variants-6
     // ANCHOR: update
     fn prepare(&self, t: u64) -> SparseAdamStep<S> {
         let (beta1, beta2) = self.betas;

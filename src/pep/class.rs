@@ -65,6 +65,10 @@ impl FunctionClass {
     /// `f_j - f_i + <g_j, x_i - x_j> + c (|g_i - g_j|^2/L + mu |x_i - x_j|^2
     /// - 2 (mu/L) <g_j - g_i, x_j - x_i>)` with `c = 1/(2(1 - mu/L))`.
     pub fn interpolation(&self, i: &Point, j: &Point) -> Scalar {
+        // claims: pep-gd-tight-rate, pep-gd-step-size-rate, pep-ogm-rate,
+        //     pep-heavy-ball-not-globally-convergent, pep-worst-case-is-attained,
+        //     exercise-worst-case-rates-3, exercise-worst-case-rates-1,
+        //     exercise-worst-case-rates-2
         // ANCHOR: interpolation
         let (l, mu) = (self.l, self.mu);
         let c = 1.0 / (2.0 * (1.0 - mu / l));

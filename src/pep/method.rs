@@ -129,6 +129,10 @@ impl Method {
         oracle: &mut dyn FnMut(&DVector<f64>) -> DVector<f64>,
     ) -> DVector<f64> {
         let l = class.l();
+        // claims: pep-gd-tight-rate, pep-gd-step-size-rate, pep-ogm-rate,
+        //     pep-heavy-ball-not-globally-convergent, pep-worst-case-is-attained,
+        //     exercise-worst-case-rates-3, exercise-worst-case-rates-1,
+        //     exercise-worst-case-rates-2
         // ANCHOR: methods
         match *self {
             Method::Gd { h } => {

@@ -143,6 +143,9 @@ fn solve_unit(
     n: usize,
     measure: Measure,
 ) -> Result<WorstCase, PepError> {
+    // claims: pep-gd-tight-rate, pep-gd-step-size-rate, pep-ogm-rate,
+    //     pep-heavy-ball-not-globally-convergent, pep-worst-case-is-attained,
+    //     exercise-worst-case-rates-3, exercise-worst-case-rates-1, exercise-worst-case-rates-2
     // ANCHOR: program
     // Run the method symbolically: N gradients, then one at the output.
     let mut rec = Recorder::new(n + 1);

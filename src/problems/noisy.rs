@@ -62,6 +62,9 @@ impl NoisyQuadratic {
         self.sigma
     }
 
+    // claims: sgd-noisy-quadratic-second-moment, sgd-convex-lipschitz-rate,
+    //     sgd-strongly-convex-one-over-t, exercise-sgd-noise-1, exercise-sgd-noise-2,
+    //     exercise-sgd-noise-4
     // ANCHOR: sample
     /// A stochastic gradient `mu theta + sigma xi` with `xi` standard normal,
     /// drawn from `rng`.

@@ -102,6 +102,8 @@ impl Objective for Saddle {
         2
     }
 
+    // claims: strict-saddle-escape-time, gd-nonconvex-stationarity, exercise-convexity-1,
+    //     exercise-convexity-3, exercise-convexity-4
     // ANCHOR: eval
     /// `(a/2) x^2 + y^2/2 - s log cosh y`; NaN if `theta` does not have length 2.
     fn eval<D: DualNum<Primitive = f64>>(&self, theta: &DVector<D>) -> D {

@@ -106,6 +106,7 @@ pub enum CgError {
     },
 }
 
+// claims: natural-gradient-cg, exercise-natural-gradient-3
 // ANCHOR: fisher_vector_product
 /// The Fisher-vector product `F v = (1/N) sum_n J_n' F_out(f_n) (J_n v)`, one
 /// example at a time: `J_n` is the `k x dim` Jacobian of example `n`'s outputs
@@ -139,6 +140,7 @@ pub fn fisher_vector_product<M: Model>(
 }
 // ANCHOR_END: fisher_vector_product
 
+// claims: natural-gradient-cg, exercise-natural-gradient-3
 // ANCHOR: conjugate_gradient
 /// Solves `(A + damping I) d = -g` by conjugate gradient, where `apply(p)` returns
 /// `A p` for a symmetric positive semi-definite `A`. Refuses a bad `tol`,

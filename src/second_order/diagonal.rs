@@ -130,6 +130,7 @@ impl BeckerLeCun {
         &self.config
     }
 
+    // claims: diagonal-newton-can-diverge, seed-hamiltonian, exercise-newton-1
     // ANCHOR: becker_lecun
     /// One step from gradient `g` and Hessian diagonal `h_diag`. On error `x` is
     /// unchanged.
@@ -196,6 +197,7 @@ pub struct SecantState {
 /// two gradients.
 pub const SECANT_GUARD: f64 = 1.0 / 67_108_864.0;
 
+// claims: secant-diagonal-exact-on-separable, exercise-lbfgs-1
 // ANCHOR: secant_ratio
 /// The secant curvature `(g - g_prev) / (x - x_prev)` of one coordinate, or
 /// `None` when it should not be trusted:

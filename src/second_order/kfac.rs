@@ -207,6 +207,7 @@ impl Model for Mlp {
         }
         h
     }
+    // claims: kfac-exact-cases, kfac-error-is-factor-covariance, kfac-demo-gap, exercise-kfac-3
     // ANCHOR: exact_fisher
     /// The exact Fisher `(1/N) sum_n J_n' F_out(f_n) J_n = J' (B J)`, with the
     /// output Jacobians `J_n` from dual numbers and `B = blockdiag(F_out(f_n)) / N`.
@@ -238,6 +239,8 @@ pub struct LayerExample {
     pub g: DMatrix<f64>,
 }
 
+// claims: kfac-error-is-factor-covariance, kfac-exact-cases, kfac-demo-gap,
+//     kfac-matches-kfac-jax
 // ANCHOR: per_example
 /// The per-example statistics `(a_n, G_n)` of every layer: entry `[n][l]`.
 ///
@@ -291,6 +294,9 @@ pub struct KroneckerFactors {
     pub g: Vec<DMatrix<f64>>,
 }
 
+// claims: kfac-exact-cases, kfac-error-is-factor-covariance, kfac-demo-gap,
+//     kfac-matches-kfac-jax, kfac-kronecker-inverse, exercise-kfac-1, exercise-kfac-2,
+//     exercise-kfac-3
 // ANCHOR: factors
 /// The K-FAC factors of `mlp` at `theta`: the means over examples of `a a'` and
 /// of `G_n`, taken separately. Errors: `theta` of the wrong length.
@@ -367,6 +373,7 @@ pub enum FactorDamping {
     Pi,
 }
 
+// claims: kfac-kronecker-inverse, kfac-demo-gap, exercise-kfac-3
 // ANCHOR: direction
 /// The K-FAC direction: for each layer, with `V` the gradient slice of `W_l`
 /// reshaped to `out_l x (in_l + 1)`,
@@ -506,6 +513,7 @@ pub fn demo() -> (Mlp, DVector<f64>) {
     )
 }
 
+// claims: kfac-demo-gap
 // ANCHOR: metric_angle
 /// The angle in degrees between a direction `d` and the damped natural-gradient
 /// direction `x = -(F + damping I)^{-1} grad`, measured in the inner product of

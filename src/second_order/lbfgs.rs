@@ -216,6 +216,7 @@ impl Lbfgs {
         result
     }
 
+    // claims: lbfgs-follows-pytorch, exercise-lbfgs-3, exercise-lbfgs-2
     // ANCHOR: step
     fn iterate<O: Objective>(
         &mut self,
@@ -365,6 +366,8 @@ fn evaluate<O: Objective>(f: &O, x: &DVector<f64>, maximize: bool) -> Result<Eva
     })
 }
 
+// claims: lbfgs-secant-condition, lbfgs-finite-termination-quadratic, lbfgs-follows-pytorch,
+//     exercise-lbfgs-3, exercise-lbfgs-2
 // ANCHOR: two_loop
 /// The two-loop recursion: `-H g`, where `H` is the inverse-Hessian
 /// approximation built from `gamma I` by one BFGS update per pair `(s_i, y_i)`,

@@ -375,6 +375,7 @@ pub fn per_example_gradients<M: Model>(
     Ok(g)
 }
 
+// claims: empirical-fisher-differs, exercise-natural-gradient-4, exercise-adam-4
 // ANCHOR: empirical_fisher
 /// The empirical Fisher `(1/N) sum_n g_n g_n' = G'G / N`, with `G` from
 /// [`per_example_gradients`]. It uses the observed outcomes, not the model's
@@ -454,6 +455,9 @@ pub fn kl_hessian<M: Model>(model: &M, theta: &DVector<f64>) -> Result<DMatrix<f
 // ---------------------------------------------------------------------------
 // The damped natural-gradient direction and the stepper.
 
+// claims: natural-gradient-is-steepest-in-kl, natural-gradient-reparametrization,
+//     empirical-fisher-differs, natural-gradient-cg, kfac-demo-gap, exercise-natural-gradient-2,
+//     exercise-natural-gradient-4
 // ANCHOR: natural_direction
 /// The damped natural-gradient direction: the solution `d` of
 /// `(F + damping I) d = -grad`, by Cholesky factorization (no inverse formed).
@@ -641,6 +645,9 @@ impl Model for LogisticRegression {
         }
         DVector::from_element(1, row_dot(self.x(), n, theta.as_slice()))
     }
+    // claims: fisher-score-equals-expected-neg-hessian, seed-fisher-is-negative-hessian,
+    //     fisher-is-kl-hessian, fisher-equals-ggn-canonical, natural-gradient-is-steepest-in-kl,
+    //     natural-gradient-cg
     // ANCHOR: logistic_fisher
     /// `X' diag(p (1 - p)) X / N`, with `p_n = sigmoid(x_n . theta)`.
     fn fisher(&self, theta: &DVector<f64>) -> Result<DMatrix<f64>, NaturalError> {

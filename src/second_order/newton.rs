@@ -258,6 +258,10 @@ impl Newton {
         &self.config
     }
 
+    // claims: newton-minimizes-quadratic-model, newton-one-step-quadratic,
+    //     newton-affine-invariance, newton-local-quadratic-convergence,
+    //     newton-step-has-units-of-theta, newton-never-ascends, update-units-table,
+    //     exercise-newton-2, exercise-newton-3, exercise-newton-4
     // ANCHOR: direction
     /// The (possibly damped) Newton direction for gradient `g` and Hessian `h`.
     ///
@@ -339,6 +343,8 @@ impl Newton {
     }
     // ANCHOR_END: direction
 
+    // claims: newton-one-step-quadratic, newton-affine-invariance,
+    //     newton-local-quadratic-convergence, newton-never-ascends, exercise-newton-3
     // ANCHOR: step
     /// One Newton step on `f` from `x`, updating `x` in place. On error `x` is
     /// unchanged.
@@ -428,6 +434,9 @@ impl Newton {
     // ANCHOR_END: step
 }
 
+// claims: newton-one-step-quadratic, newton-minimizes-quadratic-model, newton-affine-invariance,
+//     newton-local-quadratic-convergence, newton-step-has-units-of-theta, newton-never-ascends,
+//     exercise-newton-2, exercise-newton-3, exercise-newton-4
 // ANCHOR: solve
 /// The outcome of one Cholesky solve of `(H + lambda I) p = -g`.
 enum Solve {
