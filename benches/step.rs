@@ -30,7 +30,8 @@ use criterion::{BenchmarkGroup, BenchmarkId, Criterion, criterion_group, criteri
 use descent::optim::{
     AdadeltaConfig, Adafactor, AdafactorConfig, AdagradConfig, AdamConfig, AdamaxConfig, Amsgrad,
     AsgdConfig, Buffers, Lanes, LionConfig, Muon, MuonConfig, NAdamConfig, Optim, Optimizer,
-    RAdamConfig, RmsPropConfig, RpropConfig, Rule, SgdConfig, Unswitched, WithLanes,
+    RAdamConfig, RmsPropConfig, RpropConfig, Rule, SgdConfig, SparseAdamConfig, Unswitched,
+    WithLanes,
 };
 use pulp::{Arch, Simd, WithSimd};
 
@@ -120,6 +121,7 @@ fn rules() -> Vec<(&'static str, usize, Bench)> {
         entry("nadam", 2, NAdamConfig::default()),
         entry("radam", 2, RAdamConfig::default()),
         entry("lion", 1, LionConfig::default()),
+        entry("sparseadam", 2, SparseAdamConfig::default()),
     ]
 }
 

@@ -17,6 +17,7 @@ BUFFERS = {
     "sgd": 0, "sgd-momentum": 1, "sgd-nesterov": 1, "adagrad": 1, "rmsprop": 1,
     "rmsprop-centered": 2, "adadelta": 2, "adam": 2, "adamw": 2, "adamw-amsgrad": 3,
     "rprop": 2, "asgd": 1, "adamax": 2, "nadam": 2, "radam": 2, "lion": 1,
+    "sparseadam": 2,
 }
 # Optimizers whose state is not per coordinate: no floor kernels.
 MATRIX = ["adafactor", "muon"]

@@ -43,6 +43,7 @@ OPTIMIZERS = {
     "radam": lambda p, fe: torch.optim.RAdam(p, foreach=fe),
     "adafactor": lambda p, fe: torch.optim.Adafactor(p, foreach=fe),
     "muon": lambda p, fe: torch.optim.Muon(p),
+    "sparseadam": lambda p, fe: torch.optim.SparseAdam(p),
 }
 # Matrix parameters, shaped as `cargo bench --bench step` shapes them (rows the
 # largest divisor of n not above its square root); Muon at the two smaller sizes.
@@ -54,7 +55,7 @@ def shape(n):
     return (rows, n // rows)
 
 
-def per_param(make, n, foreach, budget, matrix=False):
+def per_param(make, n, foreach, budget, matrix=False, sparse=False):
     i = torch.arange(n, dtype=torch.float64)
     theta = torch.nn.Parameter(torch.sin(i))
     g = torch.cos(i * 0.7)
@@ -62,6 +63,9 @@ def per_param(make, n, foreach, budget, matrix=False):
         theta = torch.nn.Parameter(torch.sin(i).reshape(shape(n)))
         g = g.reshape(shape(n))
     flipped = -g
+    if sparse:
+        # SparseAdam takes sparse gradients only; every entry is present here.
+        g, flipped = g.to_sparse(), flipped.to_sparse()
     opt = make([theta], foreach)
     theta.grad = g
     opt.step()  # builds the state
@@ -92,9 +96,11 @@ def main():
     for name, make in OPTIMIZERS.items():
         for n in MATRIX.get(name, SIZES):
             matrix = name in MATRIX
-            single = per_param(make, n, False, budget, matrix)
-            # Muon has one implementation (no foreach flag).
-            multi = None if name == "muon" else per_param(make, n, True, budget, matrix)
+            sparse = name == "sparseadam"
+            single = per_param(make, n, False, budget, matrix, sparse)
+            # Muon and SparseAdam have one implementation (no foreach flag).
+            one = name in ("muon", "sparseadam")
+            multi = None if one else per_param(make, n, True, budget, matrix)
             results.setdefault(name, {})[str(n)] = {"single": single, "foreach": multi}
             shown = "-" if multi is None else f"{multi:.2f}"
             print(f"| {name} | {n:.0e} | {single:.2f} | {shown} |", flush=True)
