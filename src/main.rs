@@ -82,7 +82,10 @@ fn replay() -> ExitCode {
         eprintln!("descent replay: cannot read stdin: {e}");
         return ExitCode::FAILURE;
     }
-    finish("replay", descent::replay::replay(&input))
+    finish(
+        "replay",
+        descent::replay::replay(&input).map_err(|e| e.to_string()),
+    )
 }
 
 fn figures(dir: &Path) -> ExitCode {

@@ -33,6 +33,7 @@ use crate::problems::regression::{
     DataError, LeastSquares, LogisticRegression, MAX_ENTRIES, SoftmaxRegression,
 };
 use crate::problems::rosenbrock::Rosenbrock;
+use crate::replay::ReplayError;
 use crate::second_order::diagonal::{
     BeckerLeCun, BeckerLeCunConfig, SecantConfig, SecantDiagonal, Vsgd, VsgdConfig, VsgdCurvature,
 };
@@ -611,21 +612,20 @@ fn build_problem(name: &str, flags: &Flags) -> Result<(Problem, DVector<f64>), S
     Ok((problem, DVector::from_vec(x0)))
 }
 
-/// Rewrites `replay`'s messages in terms of `run`'s flags.
-fn replay_message(m: &str) -> String {
-    if let Some(rest) = m.strip_prefix("hyper.") {
-        let rest = rest.replace(
-            "expected an array of two numbers",
-            "expected two numbers separated by a comma",
-        );
-        return format!("--{rest}");
+/// `replay`'s error in terms of `run`'s flags: a `hyper.<key>` field is the
+/// flag `--<key>`; a refused step is reported as the step error alone (the
+/// caller adds the step).
+fn replay_message(e: ReplayError) -> String {
+    match e {
+        ReplayError::Request { field, message } | ReplayError::Invalid { field, message, .. } => {
+            match field.strip_prefix("hyper.") {
+                Some(key) => format!("--{key}: {message}"),
+                None => format!("{field}: {message}"),
+            }
+        }
+        ReplayError::Step { error, .. } => error.to_string(),
+        other => other.to_string(),
     }
-    if m.starts_with("step ")
-        && let Some((_, rest)) = m.split_once("): ")
-    {
-        return rest.to_string();
-    }
-    m.to_string()
 }
 
 /// An optimizer `run` can drive.
@@ -676,7 +676,7 @@ fn build_method(name: &str, flags: &Flags) -> Result<Method, String> {
         }
         return crate::replay::build(name, &hyper)
             .map(Method::FirstOrder)
-            .map_err(|m| replay_message(&m));
+            .map_err(replay_message);
     }
     let hm = |e: HyperError| flag_message(&e);
     match name {

@@ -65,7 +65,9 @@ fn replay_err(request: &str, names: &[&str]) -> String {
         );
     }
     // The library gives the same message (the binary adds its prefix).
-    let library = descent::replay::replay(request).expect_err("library refuses it");
+    let library = descent::replay::replay(request)
+        .expect_err("library refuses it")
+        .to_string();
     assert!(stderr.contains(&library), "{stderr} vs {library}");
     stderr.to_owned()
 }
@@ -840,4 +842,43 @@ fn muon_requires_a_matrix() {
     ] {
         replay_err(bad, &[name]);
     }
+}
+
+/// The library's errors are typed: a malformed request, a value out of range
+/// (with the optimizer's own record of it), and a refused step (with the step
+/// and the optimizer's step error) are told apart without reading the text.
+#[test]
+fn replay_errors_are_typed() {
+    use descent::StepError;
+    use descent::replay::{ReplayError, replay};
+    let e = replay(r#"{"optimizer":"adam","hyper":{"lr":"fast"},"params":[1],"grads":[]}"#)
+        .unwrap_err();
+    assert!(
+        matches!(&e, ReplayError::Request { field, .. } if field == "hyper.lr"),
+        "{e:?}"
+    );
+    let e =
+        replay(r#"{"optimizer":"adam","hyper":{"lr":-1},"params":[1],"grads":[]}"#).unwrap_err();
+    assert!(
+        matches!(&e, ReplayError::Invalid { field, error, .. }
+            if field == "hyper.lr" && error.param == "lr" && error.optimizer == "adam"),
+        "{e:?}"
+    );
+    let e = replay(
+        r#"{"optimizer":"sgd","params":[1],"grads":[[1],[1e308],[1e308]],"hyper":{"lr":1e308}}"#,
+    )
+    .unwrap_err();
+    assert!(
+        matches!(&e, ReplayError::Step { step, error: StepError::NonFiniteResult { .. } } if *step >= 1),
+        "{e:?}"
+    );
+    assert!(e.to_string().starts_with(&format!(
+        "step {} (grads[",
+        e.field().trim_start_matches("step ")
+    )));
+    let e = replay(r#"{"optimizer":"sgd","params":[1],"grads":[[NaN]]}"#).unwrap_err();
+    assert!(
+        matches!(&e, ReplayError::Request { field, .. } if field == "request"),
+        "{e:?}"
+    );
 }
