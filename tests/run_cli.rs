@@ -419,7 +419,7 @@ fn dist(a: &[f64], b: &[f64]) -> f64 {
 fn natural_reaches_the_least_squares_optimum_in_one_step() {
     // The claim, checked in the library first. LeastSquares (regression.rs) has
     // the loss L = |X theta - y|^2 / (2 N var), so its Hessian is
-    // A = X'X / (N var) at every theta; its Model::fisher (natural.rs) is
+    // A = X'X / (N var) at every theta; its Model::fisher (natural/models.rs) is
     // weighted_gram(X, 1/var) = X'X / (N var) too. (They agree for every model
     // variance because the loss carries the 1/var; run uses var = 1.) So with
     // lr = 1 and damping = 0 the natural step is the Newton step,
