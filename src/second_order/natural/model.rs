@@ -83,6 +83,7 @@ pub fn per_example_gradients<M: Model>(
     Ok(g)
 }
 
+// claims: empirical-fisher-differs, exercise-natural-gradient-4, exercise-adam-4
 // ANCHOR: empirical_fisher
 /// The empirical Fisher `(1/N) sum_n g_n g_n' = G'G / N`, with `G` from
 /// [`per_example_gradients`]. It uses the observed outcomes, not the model's

@@ -43,6 +43,9 @@ impl Model for LogisticRegression {
         }
         DVector::from_element(1, row_dot(self.x(), n, theta.as_slice()))
     }
+    // claims: fisher-score-equals-expected-neg-hessian, seed-fisher-is-negative-hessian,
+    //     fisher-is-kl-hessian, fisher-equals-ggn-canonical, natural-gradient-is-steepest-in-kl,
+    //     natural-gradient-cg
     // ANCHOR: logistic_fisher
     /// `X' diag(p (1 - p)) X / N`, with `p_n = sigmoid(x_n . theta)`.
     fn fisher(&self, theta: &DVector<f64>) -> Result<DMatrix<f64>, NaturalError> {

@@ -7,6 +7,9 @@ use crate::optim::hyper;
 
 use super::*;
 
+// claims: natural-gradient-is-steepest-in-kl, natural-gradient-reparametrization,
+//     empirical-fisher-differs, natural-gradient-cg, kfac-demo-gap, exercise-natural-gradient-2,
+//     exercise-natural-gradient-4
 // ANCHOR: natural_direction
 /// The damped natural-gradient direction: the solution `d` of
 /// `(F + damping I) d = -grad`, by Cholesky factorization (no inverse formed).
