@@ -23,7 +23,7 @@
 
 use std::io::Write;
 
-use nalgebra::DVector;
+use nalgebra::{DMatrix, DVector};
 use num_dual::DualNum;
 use serde_json::{Map, Value};
 
@@ -224,6 +224,35 @@ impl Objective for Problem {
             Problem::LeastSquares(p) => p.eval(x),
             Problem::Gaussian(p) => p.eval(x),
             Problem::GaussianStd(p) => p.eval(x),
+        }
+    }
+
+    // The derivatives are forwarded too, not left to the trait's defaults over
+    // `eval`: a problem that computes them faster (`LogCosh`'s diagonal Hessian)
+    // keeps its own way.
+    fn value_gradient(&self, x: &DVector<f64>) -> (f64, DVector<f64>) {
+        match self {
+            Problem::Quadratic(p) => p.value_gradient(x),
+            Problem::Rosenbrock(p) => p.value_gradient(x),
+            Problem::LogCosh(p) => p.value_gradient(x),
+            Problem::Logistic(p) => p.value_gradient(x),
+            Problem::Softmax(p) => p.value_gradient(x),
+            Problem::LeastSquares(p) => p.value_gradient(x),
+            Problem::Gaussian(p) => p.value_gradient(x),
+            Problem::GaussianStd(p) => p.value_gradient(x),
+        }
+    }
+
+    fn value_gradient_hessian(&self, x: &DVector<f64>) -> (f64, DVector<f64>, DMatrix<f64>) {
+        match self {
+            Problem::Quadratic(p) => p.value_gradient_hessian(x),
+            Problem::Rosenbrock(p) => p.value_gradient_hessian(x),
+            Problem::LogCosh(p) => p.value_gradient_hessian(x),
+            Problem::Logistic(p) => p.value_gradient_hessian(x),
+            Problem::Softmax(p) => p.value_gradient_hessian(x),
+            Problem::LeastSquares(p) => p.value_gradient_hessian(x),
+            Problem::Gaussian(p) => p.value_gradient_hessian(x),
+            Problem::GaussianStd(p) => p.value_gradient_hessian(x),
         }
     }
 }
