@@ -17,18 +17,33 @@
 //! assert!(theta.norm() < 0.1);
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
+//!
+//! Cargo features: `cli` (default) builds the `descent` command and the modules
+//! only it, the book and the tests need (`cli`, `run`, `replay`, `json`,
+//! `figures`, `ledger`); `pep` (default) the worst-case solver (`pep`, with
+//! Clarabel, BLAS and LAPACK); `serde` checkpoints (`optim::checkpoint`). With
+//! `default-features = false` the crate is the optimizers, the second-order
+//! methods, the problems, schedules, clipping and errors alone.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+#[cfg(feature = "cli")]
+pub mod cli;
 pub mod clip;
 pub mod error;
+#[cfg(feature = "cli")]
 pub mod figures;
+#[cfg(feature = "cli")]
 pub mod json;
+#[cfg(feature = "cli")]
 pub mod ledger;
 pub mod optim;
+#[cfg(feature = "pep")]
 pub mod pep;
 pub mod problems;
+#[cfg(feature = "cli")]
 pub mod replay;
+#[cfg(feature = "cli")]
 pub mod run;
 pub mod schedule;
 pub mod second_order;

@@ -49,13 +49,106 @@ use crate::schedule::{
     LrScheduler, MultiStepLR, OneCycleLR, PolynomialLR, Schedule, StepLR,
 };
 
-use crate::clip::{self, NormType};
-use crate::error::HyperError;
+use crate::clip::{self, ClipError, NormType};
+use crate::error::{HyperError, StepError};
 use crate::optim::{
     AdadeltaConfig, Adafactor, AdafactorConfig, AdagradConfig, AdamConfig, AdamaxConfig, AdjustLr,
     Amsgrad, AsgdConfig, LionConfig, Muon, MuonConfig, NAdamConfig, Optim, Optimizer, RAdamConfig,
     Real, RmsPropConfig, RpropConfig, Rule, Scalar, SgdConfig, SparseAdamConfig, WeightDecay,
 };
+
+/// Why a request was refused. Every variant names the request's field (or the
+/// step) at fault; the message is one line.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum ReplayError {
+    /// The request is malformed: not JSON, a key missing, unknown or of the
+    /// wrong kind, an unknown optimizer or scheduler name, or a value `replay`
+    /// refuses before building anything (a shape that does not fit, a number
+    /// outside the dtype's range).
+    #[error("{field}: {message}")]
+    Request {
+        /// The field, as a path into the request (`hyper.betas[1]`, `grads[3]`).
+        field: String,
+        /// What is wrong with it.
+        message: String,
+    },
+    /// A hyperparameter of the right kind outside its valid range, refused by
+    /// the optimizer's (or schedule's) own check.
+    #[error("{field}: {message}")]
+    Invalid {
+        /// The field, `hyper.<key>` or `lr_scheduler[.<key>]`.
+        field: String,
+        /// The message, which shows `error`.
+        message: String,
+        /// The library's record of the refused value.
+        error: HyperError,
+    },
+    /// A step was refused (a non-finite gradient or result): the parameters
+    /// after the steps before it are not printed.
+    #[error("step {step} (grads[{}]): {error}", step - 1)]
+    Step {
+        /// The step, counted from 1 (`grads[step - 1]` is its gradient).
+        step: usize,
+        /// Why the optimizer refused it.
+        error: StepError,
+    },
+    /// Clipping refused a step's gradient (`error_if_nonfinite`, or a bad
+    /// clipping parameter).
+    #[error("step {step} (grads[{}]): {error}", step - 1)]
+    Clip {
+        /// The step, counted from 1.
+        step: usize,
+        /// Why the clip was refused.
+        error: ClipError,
+    },
+    /// The schedule refused the rate it computed after a step.
+    #[error("step {step}: {source}")]
+    Schedule {
+        /// The step after which the schedule was stepped, counted from 1.
+        step: usize,
+        /// The schedule's refusal, as [`ReplayError::Invalid`].
+        source: Box<ReplayError>,
+    },
+}
+
+impl ReplayError {
+    /// The field (or the step, as `step N`) the error names.
+    pub fn field(&self) -> String {
+        match self {
+            ReplayError::Request { field, .. } | ReplayError::Invalid { field, .. } => {
+                field.clone()
+            }
+            ReplayError::Step { step, .. }
+            | ReplayError::Clip { step, .. }
+            | ReplayError::Schedule { step, .. } => format!("step {step}"),
+        }
+    }
+}
+
+/// A malformed-request message of this module, `"<field>: <message>"` (every
+/// one names its field first), as a [`ReplayError::Request`].
+fn malformed(m: String) -> ReplayError {
+    match m.split_once(": ") {
+        Some((field, message)) => ReplayError::Request {
+            field: field.to_string(),
+            message: message.to_string(),
+        },
+        None => ReplayError::Request {
+            field: "request".to_string(),
+            message: m,
+        },
+    }
+}
+
+/// A hyperparameter refused by the optimizer's check, named `hyper.<param>`,
+/// with the message `text` renders.
+fn invalid(error: HyperError, text: impl Fn(&HyperError) -> String) -> ReplayError {
+    ReplayError::Invalid {
+        field: format!("hyper.{}", error.param),
+        message: text(&error),
+        error,
+    }
+}
 
 /// The number type a request runs in, its `"dtype"`: PyTorch's names.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -161,12 +254,18 @@ pub fn keys(optimizer: &str) -> Option<&'static [&'static str]> {
     })
 }
 
-/// Runs a request given as JSON text and returns the response as JSON text, or a
-/// one-line message naming the field or the step at fault.
-pub fn replay(request: &str) -> Result<String, String> {
-    let request = crate::json::parse_unique(request)?;
+/// Runs a request given as JSON text and returns the response as JSON text, or
+/// the error naming the field or the step at fault.
+pub fn replay(request: &str) -> Result<String, ReplayError> {
+    let request = crate::json::parse_unique(request).map_err(|message| ReplayError::Request {
+        field: "request".into(),
+        message,
+    })?;
     let Value::Object(request) = request else {
-        return Err("the request must be a JSON object".into());
+        return Err(ReplayError::Request {
+            field: "request".into(),
+            message: "the request must be a JSON object".into(),
+        });
     };
     const KEYS: [&str; 9] = [
         "optimizer",
@@ -181,34 +280,34 @@ pub fn replay(request: &str) -> Result<String, String> {
     ];
     for key in request.keys() {
         if !KEYS.contains(&key.as_str()) {
-            return Err(format!(
-                "unknown key {key:?} (expected one of {})",
-                KEYS.join(", ")
-            ));
+            return Err(ReplayError::Request {
+                field: key.clone(),
+                message: format!("unknown key (expected one of {})", KEYS.join(", ")),
+            });
         }
     }
     let name = match request.get("optimizer") {
         Some(Value::String(s)) => s.as_str(),
-        Some(_) => return Err("optimizer: expected a string".into()),
-        None => return Err("optimizer: missing".into()),
+        Some(_) => return Err(malformed("optimizer: expected a string".into())),
+        None => return Err(malformed("optimizer: missing".into())),
     };
     let dtype = match request.get("dtype") {
         None => Dtype::Float64,
         Some(Value::String(s)) if s == "float64" => Dtype::Float64,
         Some(Value::String(s)) if s == "float32" => Dtype::Float32,
         Some(other) => {
-            return Err(format!(
+            return Err(malformed(format!(
                 "dtype: {other} is not a known dtype (expected \"float64\" or \"float32\")"
-            ));
+            )));
         }
     };
     let empty = Map::new();
     let hyper = match request.get("hyper") {
         Some(Value::Object(h)) => h,
-        Some(_) => return Err("hyper: expected an object".into()),
+        Some(_) => return Err(malformed("hyper: expected an object".into())),
         None => &empty,
     };
-    let params = vector(request.get("params"), "params")?;
+    let params = vector(request.get("params"), "params").map_err(malformed)?;
     let grads = match request.get("grads") {
         Some(Value::Array(rows)) => rows
             .iter()
@@ -225,26 +324,31 @@ pub fn replay(request: &str) -> Result<String, String> {
                 }
                 Ok(row)
             })
-            .collect::<Result<Vec<_>, _>>()?,
-        Some(_) => return Err("grads: expected an array of arrays of numbers".into()),
-        None => return Err("grads: missing".into()),
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(malformed)?,
+        Some(_) => {
+            return Err(malformed(
+                "grads: expected an array of arrays of numbers".into(),
+            ));
+        }
+        None => return Err(malformed("grads: missing".into())),
     };
 
-    let shape = shape(request.get("shape"), params.len())?;
+    let shape = shape(request.get("shape"), params.len()).map_err(malformed)?;
     if dtype == Dtype::Float32 {
         for key in ["lr_scheduler", "clip_grad_norm", "clip_grad_value"] {
             if request.contains_key(key) {
-                return Err(format!(
+                return Err(malformed(format!(
                     "dtype: \"float32\" replays the optimizer alone; {key} needs \"float64\""
-                ));
+                )));
             }
         }
-        let out = match configure(name, hyper)? {
+        let out = match configure(name, hyper).map_err(malformed)? {
             Some(config) => run::<f32>(config, params.as_slice(), &grads)?,
             None => {
-                return Err(format!(
+                return Err(malformed(format!(
                     "dtype: \"float32\" covers the per-coordinate optimizers; {name} needs \"float64\""
-                ));
+                )));
             }
         };
         let mut response = Map::new();
@@ -252,7 +356,7 @@ pub fn replay(request: &str) -> Result<String, String> {
         return Ok(Value::Object(response).to_string());
     }
     let mut optimizer = build_shaped(name, hyper, shape)?;
-    let clip = clipping(&request)?;
+    let clip = clipping(&request).map_err(malformed)?;
     let mut scheduler = match request.get("lr_scheduler") {
         None => None,
         Some(value) => {
@@ -260,7 +364,7 @@ pub fn replay(request: &str) -> Result<String, String> {
             let who = schedule.name();
             Some(
                 LrScheduler::new(schedule, optimizer.as_mut())
-                    .map_err(|e| scheduler_error(who, &e))?,
+                    .map_err(|e| scheduler_error(who, e))?,
             )
         }
     };
@@ -277,17 +381,21 @@ pub fn replay(request: &str) -> Result<String, String> {
                 error_if_nonfinite,
             } => {
                 clip::clip_grad_norm(g.as_mut_slice(), max_norm, norm_type, error_if_nonfinite)
-                    .map_err(|e| format!("step {} (grads[{k}]): {e}", k + 1))?;
+                    .map_err(|error| ReplayError::Clip { step: k + 1, error })?;
             }
             Clip::Value(clip_value) => {
-                clip::clip_grad_value(g.as_mut_slice(), clip_value)
-                    .map_err(|e| format!("step {} (grads[{k}]): {e}", k + 1))?;
+                clip::clip_grad_value(g.as_mut_slice(), clip_value).map_err(|e| {
+                    ReplayError::Clip {
+                        step: k + 1,
+                        error: ClipError::Hyper(e),
+                    }
+                })?;
             }
         }
         lrs.push(number(optimizer.lr()));
         optimizer
             .step(&mut theta, &g)
-            .map_err(|e| format!("step {} (grads[{k}]): {e}", k + 1))?;
+            .map_err(|error| ReplayError::Step { step: k + 1, error })?;
         out.push(Value::Array(
             theta.iter().map(|&x| number(x)).collect::<Vec<_>>(),
         ));
@@ -300,7 +408,10 @@ pub fn replay(request: &str) -> Result<String, String> {
             } else {
                 s.step(optimizer.as_mut())
             };
-            stepped.map_err(|e| format!("step {}: {}", k + 1, scheduler_error(who, &e)))?;
+            stepped.map_err(|e| ReplayError::Schedule {
+                step: k + 1,
+                source: Box::new(scheduler_error(who, e)),
+            })?;
         }
     }
     let mut response = Map::new();
@@ -313,14 +424,19 @@ pub fn replay(request: &str) -> Result<String, String> {
 
 /// A scheduler's error, naming `lr_scheduler.<param>` when the parameter is the
 /// schedule's own, or the optimizer's parameter that refused the value.
-fn scheduler_error(who: &str, e: &HyperError) -> String {
-    if e.optimizer == who {
-        format!(
-            "lr_scheduler.{}: {} is outside its valid range {}",
-            e.param, e.value, e.range
+fn scheduler_error(who: &str, error: HyperError) -> ReplayError {
+    let (field, message) = if error.optimizer == who {
+        (
+            format!("lr_scheduler.{}", error.param),
+            format!("{} is outside its valid range {}", error.value, error.range),
         )
     } else {
-        format!("lr_scheduler: {e}")
+        ("lr_scheduler".to_string(), error.to_string())
+    };
+    ReplayError::Invalid {
+        field,
+        message,
+        error,
     }
 }
 
@@ -451,7 +567,11 @@ pub const SCHEDULERS: [&str; 9] = [
 /// other keys its constructor arguments (omitted ones take PyTorch's defaults).
 /// The message of an error names the key, as `lr_scheduler.<key>`. Ranges are
 /// checked when the scheduler is attached ([`LrScheduler::new`]).
-pub fn schedule(value: &Value) -> Result<Schedule, String> {
+pub fn schedule(value: &Value) -> Result<Schedule, ReplayError> {
+    schedule_of(value).map_err(malformed)
+}
+
+fn schedule_of(value: &Value) -> Result<Schedule, String> {
     let name = match value.get("name") {
         Some(Value::String(s)) => s.as_str(),
         Some(_) => return Err("lr_scheduler.name: expected a string".into()),
@@ -666,27 +786,28 @@ impl Hyper<'_> {
     }
 }
 
-fn boxed<R: Rule + 'static>(config: R) -> Result<Box<dyn Optimizer>, String> {
+fn boxed<R: Rule + 'static>(config: R) -> Result<Box<dyn Optimizer>, ReplayError> {
     Optim::new(config)
         .map(|o| Box::new(o) as Box<dyn Optimizer>)
-        .map_err(|e| format!("hyper.{}: {e}", e.param))
+        .map_err(|e| invalid(e, HyperError::to_string))
 }
 
 /// Builds the optimizer a request names, from its `hyper` object (PyTorch's
 /// constructor arguments; omitted keys take PyTorch's defaults), in `f64`. The
 /// message of an error names the key, as `hyper.<key>`.
-pub fn build(name: &str, hyper: &Map<String, Value>) -> Result<Box<dyn Optimizer>, String> {
-    match configure(name, hyper)? {
+pub fn build(name: &str, hyper: &Map<String, Value>) -> Result<Box<dyn Optimizer>, ReplayError> {
+    match configure(name, hyper).map_err(malformed)? {
         Some(config) => config.boxed(),
         None => build_matrix(name, hyper, None).unwrap_or_else(|| unreachable_matrix(name)),
     }
 }
 
 /// `configure` answers `None` only for the names `build_matrix` builds.
-fn unreachable_matrix(name: &str) -> Result<Box<dyn Optimizer>, String> {
-    Err(format!(
-        "optimizer: {name} is not a per-coordinate optimizer"
-    ))
+fn unreachable_matrix(name: &str) -> Result<Box<dyn Optimizer>, ReplayError> {
+    Err(ReplayError::Request {
+        field: "optimizer".into(),
+        message: format!("{name} is not a per-coordinate optimizer"),
+    })
 }
 
 /// The configuration of one of the per-coordinate optimizers `replay` knows.
@@ -727,14 +848,18 @@ macro_rules! each {
 
 impl Any {
     /// The optimizer in `f64`, validated.
-    fn boxed(self) -> Result<Box<dyn Optimizer>, String> {
+    fn boxed(self) -> Result<Box<dyn Optimizer>, ReplayError> {
         each!(self, c => boxed(c))
     }
 }
 
 /// Runs the configured optimizer in scalar type `S` and returns the parameters
 /// after each step, as JSON rows.
-fn run<S: Real>(config: Any, params: &[f64], grads: &[DVector<f64>]) -> Result<Vec<Value>, String> {
+fn run<S: Real>(
+    config: Any,
+    params: &[f64],
+    grads: &[DVector<f64>],
+) -> Result<Vec<Value>, ReplayError> {
     each!(config, c => steps::<S, _>(c, params, grads))
 }
 
@@ -749,16 +874,16 @@ fn steps<S: Scalar, R: Rule<S>>(
     config: R,
     params: &[f64],
     grads: &[DVector<f64>],
-) -> Result<Vec<Value>, String> {
+) -> Result<Vec<Value>, ReplayError> {
     let mut optimizer =
-        Optim::<R, S>::in_scalar(config).map_err(|e| format!("hyper.{}: {e}", e.param))?;
-    let mut theta = narrow::<S>(params, "params")?;
+        Optim::<R, S>::in_scalar(config).map_err(|e| invalid(e, HyperError::to_string))?;
+    let mut theta = narrow::<S>(params, "params").map_err(malformed)?;
     let mut out = Vec::with_capacity(grads.len());
     for (k, g) in grads.iter().enumerate() {
-        let g = narrow::<S>(g.as_slice(), &format!("grads[{k}]"))?;
+        let g = narrow::<S>(g.as_slice(), &format!("grads[{k}]")).map_err(malformed)?;
         optimizer
             .step_slice(&mut theta, &g)
-            .map_err(|e| format!("step {} (grads[{k}]): {e}", k + 1))?;
+            .map_err(|error| ReplayError::Step { step: k + 1, error })?;
         out.push(Value::Array(
             theta
                 .iter()
@@ -995,7 +1120,7 @@ pub fn build_shaped(
     name: &str,
     hyper: &Map<String, Value>,
     shape: Shape,
-) -> Result<Box<dyn Optimizer>, String> {
+) -> Result<Box<dyn Optimizer>, ReplayError> {
     build_matrix(name, hyper, shape).unwrap_or_else(|| build(name, hyper))
 }
 
@@ -1005,63 +1130,70 @@ fn build_matrix(
     name: &str,
     hyper: &Map<String, Value>,
     shape: Shape,
-) -> Option<Result<Box<dyn Optimizer>, String>> {
+) -> Option<Result<Box<dyn Optimizer>, ReplayError>> {
     let h = Hyper(hyper);
-    let hyper_error = |e: crate::error::HyperError| {
-        format!(
-            "hyper.{}: {} is outside its valid range {}",
-            e.param, e.value, e.range
-        )
+    let hyper_error = |e: HyperError| {
+        invalid(e, |e| {
+            format!("{} is outside its valid range {}", e.value, e.range)
+        })
     };
     match name {
         "adafactor" => Some((|| {
-            check_keys(name, hyper)?;
+            check_keys(name, hyper).map_err(malformed)?;
             let d = AdafactorConfig::default();
-            let config = AdafactorConfig {
-                lr: h.float("lr", d.lr)?,
-                beta2_decay: h.float("beta2_decay", d.beta2_decay)?,
-                eps: h.nullable_pair("eps", d.eps)?,
-                d: h.float("d", d.d)?,
-                weight_decay: h.float("weight_decay", d.weight_decay)?,
-                maximize: h.flag("maximize", d.maximize)?,
-            };
+            let config = (|| -> Result<_, String> {
+                Ok(AdafactorConfig {
+                    lr: h.float("lr", d.lr)?,
+                    beta2_decay: h.float("beta2_decay", d.beta2_decay)?,
+                    eps: h.nullable_pair("eps", d.eps)?,
+                    d: h.float("d", d.d)?,
+                    weight_decay: h.float("weight_decay", d.weight_decay)?,
+                    maximize: h.flag("maximize", d.maximize)?,
+                })
+            })()
+            .map_err(malformed)?;
             Adafactor::new(config, shape)
                 .map(|o| Box::new(o) as Box<dyn Optimizer>)
                 .map_err(hyper_error)
         })()),
         "muon" => Some((|| {
-            check_keys(name, hyper)?;
+            check_keys(name, hyper).map_err(malformed)?;
             let Some(shape) = shape else {
-                return Err(
+                return Err(malformed(
                     "shape: muon needs a matrix parameter: give \"shape\": [rows, cols]".into(),
-                );
+                ));
             };
             let d = MuonConfig::default();
-            let config = MuonConfig {
-                lr: h.float("lr", d.lr)?,
-                weight_decay: h.float("weight_decay", d.weight_decay)?,
-                momentum: h.float("momentum", d.momentum)?,
-                nesterov: h.flag("nesterov", d.nesterov)?,
-                ns_coefficients: h.triple("ns_coefficients", d.ns_coefficients)?,
-                eps: h.float("eps", d.eps)?,
-                ns_steps: match hyper.get("ns_steps") {
-                    None => d.ns_steps,
-                    Some(v) => v
-                        .as_u64()
-                        .and_then(|k| u32::try_from(k).ok())
-                        .ok_or("hyper.ns_steps: expected a non-negative integer")?,
-                },
-                adjust_lr_fn: match hyper.get("adjust_lr_fn") {
-                    None | Some(Value::Null) => d.adjust_lr_fn,
-                    Some(Value::String(f)) => AdjustLr::parse(f).ok_or_else(|| {
-                        format!(
-                            "hyper.adjust_lr_fn: unknown {f:?} (expected original, \
+            let config = (|| -> Result<_, String> {
+                Ok(MuonConfig {
+                    lr: h.float("lr", d.lr)?,
+                    weight_decay: h.float("weight_decay", d.weight_decay)?,
+                    momentum: h.float("momentum", d.momentum)?,
+                    nesterov: h.flag("nesterov", d.nesterov)?,
+                    ns_coefficients: h.triple("ns_coefficients", d.ns_coefficients)?,
+                    eps: h.float("eps", d.eps)?,
+                    ns_steps: match hyper.get("ns_steps") {
+                        None => d.ns_steps,
+                        Some(v) => v
+                            .as_u64()
+                            .and_then(|k| u32::try_from(k).ok())
+                            .ok_or("hyper.ns_steps: expected a non-negative integer")?,
+                    },
+                    adjust_lr_fn: match hyper.get("adjust_lr_fn") {
+                        None | Some(Value::Null) => d.adjust_lr_fn,
+                        Some(Value::String(f)) => AdjustLr::parse(f).ok_or_else(|| {
+                            format!(
+                                "hyper.adjust_lr_fn: unknown {f:?} (expected original, \
                              match_rms_adamw, spectral_unclamped or null)"
-                        )
-                    })?,
-                    Some(_) => return Err("hyper.adjust_lr_fn: expected a string or null".into()),
-                },
-            };
+                            )
+                        })?,
+                        Some(_) => {
+                            return Err("hyper.adjust_lr_fn: expected a string or null".into());
+                        }
+                    },
+                })
+            })()
+            .map_err(malformed)?;
             Muon::new(config, shape)
                 .map(|o| Box::new(o) as Box<dyn Optimizer>)
                 .map_err(hyper_error)

@@ -5,12 +5,14 @@
 //! descent run --optimizer newton --problem rosenbrock --x0=-1.5,2 --steps 50 --format json
 //! ```
 //!
-//! [`run`] takes the arguments after `run` and returns the text to print, or a
-//! one-line message naming the flag at fault. See [`USAGE`] for the flags.
+//! [`execute`] takes the flags after `run` (the command line parses them with
+//! clap, from the table in `crate::cli::table`, which also makes
+//! `descent run --help`) and writes each step as it is taken, or returns a
+//! [`RunError`] naming the flag at fault.
 //!
 //! First-order optimizers take the hyperparameter flags that `descent replay`
 //! takes as `hyper` keys ([`crate::replay::keys`]), and are driven through
-//! [`crate::replay::replay`] itself, so that `run` and `replay` cannot disagree.
+//! [`crate::replay::build`] itself, so that `run` and `replay` cannot disagree.
 //!
 //! The problems are plain objectives (quadratic, Rosenbrock, log-cosh) and
 //! probabilistic models on seeded data ([`MODEL_PROBLEMS`]: logistic and softmax
@@ -19,7 +21,9 @@
 //! Fisher matrix and so runs on the models only; on a plain objective it is
 //! refused with a message that lists the models.
 
-use nalgebra::DVector;
+use std::io::Write;
+
+use nalgebra::{DMatrix, DVector};
 use num_dual::DualNum;
 use serde_json::{Map, Value};
 
@@ -33,6 +37,7 @@ use crate::problems::regression::{
     DataError, LeastSquares, LogisticRegression, MAX_ENTRIES, SoftmaxRegression,
 };
 use crate::problems::rosenbrock::Rosenbrock;
+use crate::replay::ReplayError;
 use crate::second_order::diagonal::{
     BeckerLeCun, BeckerLeCunConfig, SecantConfig, SecantDiagonal, Vsgd, VsgdConfig, VsgdCurvature,
 };
@@ -40,82 +45,40 @@ use crate::second_order::lbfgs::{Lbfgs, LbfgsConfig, LineSearch};
 use crate::second_order::natural::{NaturalGradient, NaturalGradientConfig};
 use crate::second_order::newton::{Armijo, Damping, Newton, NewtonConfig, euclidean_norm};
 
-/// The help text of `descent run`.
-pub const USAGE: &str = "\
-descent run: run an optimizer on a problem with exact derivatives
+/// Why `run` stopped. [`RunError::exit_code`] is the command's exit status.
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    /// A usage error: an unknown optimizer, problem or flag, a flag the chosen
+    /// optimizer or problem does not take, a value of the wrong kind (a word
+    /// where a number goes), a list of the wrong length.
+    #[error("{0}")]
+    Usage(String),
+    /// A refused request: a value outside its valid range, a problem over the
+    /// memory budget, too many steps for `--format json`, a refused step, a
+    /// loss that left its domain.
+    #[error("{0}")]
+    Refused(String),
+    /// The output could not be written (a closed pipe, a full disk).
+    #[error("cannot write the output: {0}")]
+    Output(#[from] std::io::Error),
+}
 
-usage:
-  descent run --optimizer NAME --problem NAME [--x0=a,b,..] [--steps N]
-              [--format json|csv] [problem flags] [hyperparameter flags]
-  descent run --help
+impl RunError {
+    /// The exit status: 2 for a usage error, 1 otherwise.
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            RunError::Usage(_) => 2,
+            RunError::Refused(_) | RunError::Output(_) => 1,
+        }
+    }
+}
 
-  --steps N      steps to take (default 100); step 0 is the start. At most
-                 2^22 numbers are printed: (N + 1) (dim + 2) <= 2^22
-  --format F     json (default): {\"steps\": [{\"step\": k, \"loss\": .., \"grad_norm\": ..,
-                 \"params\": [..]}, ..]};  csv: header step,loss,grad_norm,x0,x1,..
-  --x0 LIST      the start, comma-separated (write --x0=-1.5,2 for negative numbers)
-
-problems (default x0):
-  quadratic      x'Ax/2, A a fixed 2-D rotation of diag(1, cond)  (1,1)
-                   --cond C      condition number, >= 1 (default 100)
-  rosenbrock     sum (a - x_i)^2 + b (x_{i+1} - x_i^2)^2; dim from x0  (-1.5,2)
-                   --a A (default 1)   --b B (default 100)
-  logcosh        (m/2)|x - c|^2 + sum log cosh x_i; dim from x0  (3,-2)
-                   --m M (default 1)   --c LIST (default 1 in every coordinate)
-
-  probabilistic models (mean negative log-likelihood of data drawn from --seed;
-  features i.i.d. N(0,1), true parameters i.i.d. N(0,1)):
-  logistic       binary logistic regression, theta in R^d  (d zeros)
-                   --seed S (default 1)  --n N examples (default 64)  --d D features (default 3)
-  softmax        softmax regression, class-major weights: theta[k d .. (k+1) d] is
-                 class k, so x0 has classes*d entries  (classes*d zeros)
-                   --seed --n --d as for logistic   --classes K, >= 2 (default 3)
-  least_squares  |X theta - y|^2 / (2N): y = X theta* + noise e, model variance 1  (d zeros)
-                   --seed --n --d as for logistic   --noise STD of e, >= 0 (default 0.5)
-  gaussian       n draws of N(mean, std^2), fitted in (mu, log sigma)  (0,0)
-                   --seed S (default 1)  --n N (default 64)
-                   --mean M (default 1)  --std S, > 0 (default 2)   (of the data)
-  gaussian_std   the same data fitted in (mu, sigma); x0 needs sigma > 0  (0,1)
-                   flags as for gaussian
-
-optimizers and their flags:
-  sgd            --lr --momentum --dampening --weight_decay --nesterov --maximize
-  adagrad        --lr --lr_decay --weight_decay --initial_accumulator_value --eps --maximize
-  rmsprop        --lr --alpha --eps --weight_decay --momentum --centered --maximize
-  adadelta       --lr --rho --eps --weight_decay --maximize
-  adam           --lr --betas --eps --weight_decay --amsgrad --maximize --decoupled_weight_decay
-  adamw          --lr --betas --eps --weight_decay --amsgrad --maximize
-  rprop          --lr --etas --step_sizes --maximize
-                 (PyTorch's names and defaults, as in `descent replay`; pairs as
-                 --betas 0.9,0.99; flags as --amsgrad true)
-  newton         full-Hessian Newton, Cholesky solve
-                   --damping L|none  Levenberg-Marquardt from lambda0 = L (default 1e-3),
-                                     or none: refuse a non-positive-definite Hessian
-                   --line_search true|false  Armijo backtracking (default false)
-                   --lr S            step length (default 1)
-  diagonal       Becker-LeCun: x_i -= lr g_i / (|H_ii| + mu)
-                   --lr (default 1)  --mu (default 1e-4)
-  secant         diagonal curvature from consecutive gradients
-                   --lr0 first-step rate (default 1e-3)  --lr (default 1)  --mu floor (default 1e-8)
-  vsgd           per-coordinate rates gbar^2/(h vbar)
-                   --tau0 (default 10)  --mu (default 1e-8)  --curvature averaged|exact
-  natural        damped natural gradient with the exact Fisher F of the model:
-                 theta += lr d, (F + damping I) d = -grad (Cholesky solve);
-                 probabilistic models only (logistic, softmax, least_squares,
-                 gaussian, gaussian_std)
-                   --lr (default 1)  --damping lambda, >= 0 (default 1e-3)
-  lbfgs          L-BFGS with PyTorch's LBFGS semantics; one step is one call of
-                 PyTorch's step(closure), which may run several iterations
-                   --lr (default 1)  --max_iter (default 20)
-                   --max_eval (default max_iter * 5 / 4)  --tolerance_grad (default 1e-7)
-                   --tolerance_change (default 1e-9)  --history_size (default 100)
-                   --line_search_fn strong_wolfe|none (default none)
-
-Limits: a problem's dimension is at most 4096 (its exact derivatives, in
-forward mode, need dim^2 entries: a budget of 2^24, 128 MiB); a larger --d,
---classes * --d or --x0 is refused before anything is allocated.
-
-Errors: exit status 1, nothing on stdout, one line on stderr naming the flag.";
+/// A message of a flag parser: a usage error.
+impl From<String> for RunError {
+    fn from(m: String) -> Self {
+        RunError::Usage(m)
+    }
+}
 
 /// The optimizers `run` knows: the first-order ones of `replay`, then the
 /// second-order ones.
@@ -163,32 +126,32 @@ pub const MAX_OUTPUT_NUMBERS: u128 = 1 << 22;
 
 /// Refuses a problem of dimension `dim`, set by `flags`, whose exact derivatives
 /// would need more than [`MAX_DERIVATIVE_ENTRIES`].
-fn check_dim(dim: u128, flags: &str) -> Result<(), String> {
+fn check_dim(dim: u128, flags: &str) -> Result<(), RunError> {
     let entries = dim.saturating_mul(dim);
     if entries <= MAX_DERIVATIVE_ENTRIES {
         Ok(())
     } else {
-        Err(format!(
+        Err(RunError::Refused(format!(
             "{flags}: the problem would have dim = {dim} parameters, and its exact \
              derivatives need dim^2 = {entries} entries, more than run's budget of \
              2^24 entries (128 MiB); dim must be <= 4096"
-        ))
+        )))
     }
 }
 
 /// Refuses a `--steps` that would print more than [`MAX_OUTPUT_NUMBERS`].
-fn check_steps(steps: u64, dim: usize) -> Result<(), String> {
+fn check_steps(steps: u64, dim: usize) -> Result<(), RunError> {
     let per_step = dim as u128 + 2;
     let numbers = (u128::from(steps) + 1).saturating_mul(per_step);
     if numbers <= MAX_OUTPUT_NUMBERS {
         Ok(())
     } else {
-        Err(format!(
+        Err(RunError::Refused(format!(
             "--steps: {steps} steps of a problem with dim = {dim} would print \
-             (steps + 1) (dim + 2) = {numbers} numbers, more than run's budget of 2^22; \
-             take --steps <= {}",
+             (steps + 1) (dim + 2) = {numbers} numbers with --format json, more than \
+             run's budget of 2^22; take --steps <= {}, or stream with --format jsonl or csv",
             (MAX_OUTPUT_NUMBERS / per_step).saturating_sub(1)
-        ))
+        )))
     }
 }
 
@@ -263,6 +226,35 @@ impl Objective for Problem {
             Problem::GaussianStd(p) => p.eval(x),
         }
     }
+
+    // The derivatives are forwarded too, not left to the trait's defaults over
+    // `eval`: a problem that computes them faster (`LogCosh`'s diagonal Hessian)
+    // keeps its own way.
+    fn value_gradient(&self, x: &DVector<f64>) -> (f64, DVector<f64>) {
+        match self {
+            Problem::Quadratic(p) => p.value_gradient(x),
+            Problem::Rosenbrock(p) => p.value_gradient(x),
+            Problem::LogCosh(p) => p.value_gradient(x),
+            Problem::Logistic(p) => p.value_gradient(x),
+            Problem::Softmax(p) => p.value_gradient(x),
+            Problem::LeastSquares(p) => p.value_gradient(x),
+            Problem::Gaussian(p) => p.value_gradient(x),
+            Problem::GaussianStd(p) => p.value_gradient(x),
+        }
+    }
+
+    fn value_gradient_hessian(&self, x: &DVector<f64>) -> (f64, DVector<f64>, DMatrix<f64>) {
+        match self {
+            Problem::Quadratic(p) => p.value_gradient_hessian(x),
+            Problem::Rosenbrock(p) => p.value_gradient_hessian(x),
+            Problem::LogCosh(p) => p.value_gradient_hessian(x),
+            Problem::Logistic(p) => p.value_gradient_hessian(x),
+            Problem::Softmax(p) => p.value_gradient_hessian(x),
+            Problem::LeastSquares(p) => p.value_gradient_hessian(x),
+            Problem::Gaussian(p) => p.value_gradient_hessian(x),
+            Problem::GaussianStd(p) => p.value_gradient_hessian(x),
+        }
+    }
 }
 
 /// Why `natural` refuses a problem that is not a probabilistic model.
@@ -274,78 +266,24 @@ fn natural_refusal(problem: &str) -> String {
     )
 }
 
-/// The flags of each problem.
+/// The flags of each problem (from the command line's table).
 fn problem_flags(problem: &str) -> &'static [&'static str] {
-    match problem {
-        "quadratic" => &["cond"],
-        "rosenbrock" => &["a", "b"],
-        "logcosh" => &["m", "c"],
-        "logistic" => &["seed", "n", "d"],
-        "softmax" => &["seed", "n", "d", "classes"],
-        "least_squares" => &["seed", "n", "d", "noise"],
-        "gaussian" | "gaussian_std" => &["seed", "n", "mean", "std"],
-        _ => &[],
-    }
+    crate::cli::table::problem(problem).map_or(&[], |p| p.flags)
 }
 
-/// The flags of each second-order optimizer (first-order ones use
-/// [`crate::replay::keys`]).
+/// The flags of each second-order optimizer, from the command line's table
+/// (first-order ones use [`crate::replay::keys`], checked equal to the table by
+/// `tests/cli.rs`).
 fn second_order_flags(optimizer: &str) -> Option<&'static [&'static str]> {
-    Some(match optimizer {
-        "newton" => &["damping", "line_search", "lr"],
-        "diagonal" => &["lr", "mu"],
-        "secant" => &["lr0", "lr", "mu"],
-        "vsgd" => &["tau0", "mu", "curvature"],
-        "natural" => &["lr", "damping"],
-        "lbfgs" => &[
-            "lr",
-            "max_iter",
-            "max_eval",
-            "tolerance_grad",
-            "tolerance_change",
-            "history_size",
-            "line_search_fn",
-        ],
-        _ => return None,
-    })
+    crate::cli::table::optimizer(optimizer)
+        .filter(|o| o.reach == crate::cli::table::Reach::Run)
+        .map(|o| o.flags)
 }
 
 /// Parsed flags, in the order given.
 struct Flags(Vec<(String, String)>);
 
 impl Flags {
-    fn parse(args: &[String]) -> Result<Flags, String> {
-        let mut out: Vec<(String, String)> = Vec::new();
-        let mut i = 0;
-        while i < args.len() {
-            let arg = &args[i];
-            let Some(body) = arg.strip_prefix("--") else {
-                return Err(format!(
-                    "unexpected argument {arg:?} (flags are --name value or --name=value)"
-                ));
-            };
-            let (name, value) = match body.split_once('=') {
-                Some((n, v)) => (n.to_string(), v.to_string()),
-                None => {
-                    let Some(v) = args.get(i + 1) else {
-                        return Err(format!("--{body}: missing value"));
-                    };
-                    i += 1;
-                    (body.to_string(), v.clone())
-                }
-            };
-            if name.is_empty() {
-                return Err(format!("unexpected argument {arg:?}"));
-            }
-            if out.iter().any(|(n, _)| *n == name) {
-                return Err(format!("--{name}: given more than once"));
-            }
-            out.push((name, value));
-            i += 1;
-        }
-        Ok(Flags(out))
-    }
-
     fn get(&self, name: &str) -> Option<&str> {
         self.0
             .iter()
@@ -453,45 +391,45 @@ fn flag_of(param: &str) -> &str {
 
 /// A library's refusal of a parameter, prefixed with the flag that set it; the
 /// library's own message (who, parameter, value, valid range) follows unchanged.
-fn flag_message(e: &HyperError) -> String {
-    format!("--{}: {e}", flag_of(e.param))
+fn flag_message(e: &HyperError) -> RunError {
+    RunError::Refused(format!("--{}: {e}", flag_of(e.param)))
 }
 
 /// A problem constructor's refusal, prefixed with the flag at fault (the
 /// dimension `n` of a problem is the length of `--x0`).
-fn problem_message(e: &ProblemError) -> String {
+fn problem_message(e: &ProblemError) -> RunError {
     match e {
-        ProblemError::Invalid(h) if h.param == "n" => format!("--x0: {e}"),
+        ProblemError::Invalid(h) if h.param == "n" => RunError::Refused(format!("--x0: {e}")),
         ProblemError::Invalid(h) => flag_message(h),
-        ProblemError::LengthMismatch { param, .. } => format!("--{param}: {e}"),
-        other => format!("--problem: {other}"),
+        ProblemError::LengthMismatch { param, .. } => RunError::Usage(format!("--{param}: {e}")),
+        other => RunError::Refused(format!("--problem: {other}")),
     }
 }
 
 /// Refuses an `x0` of the wrong length for a problem of fixed dimension.
-fn check_x0(x0: &[f64], expected: usize, what: &str) -> Result<(), String> {
+fn check_x0(x0: &[f64], expected: usize, what: &str) -> Result<(), RunError> {
     if x0.len() == expected {
         Ok(())
     } else {
-        Err(format!(
+        Err(RunError::Usage(format!(
             "--x0: has {} entries; {what} needs {expected}",
             x0.len()
-        ))
+        )))
     }
 }
 
 /// Builds the problem and its start.
-fn build_problem(name: &str, flags: &Flags) -> Result<(Problem, DVector<f64>), String> {
+fn build_problem(name: &str, flags: &Flags) -> Result<(Problem, DVector<f64>), RunError> {
     let x0 = flags.list("x0")?;
     let default = |v: &[f64]| x0.clone().unwrap_or_else(|| v.to_vec());
     let (problem, x0) = match name {
         "quadratic" => {
             let x0 = default(&[1.0, 1.0]);
             if x0.len() != 2 {
-                return Err(format!(
+                return Err(RunError::Usage(format!(
                     "--x0: has {} entries; the quadratic is 2-D",
                     x0.len()
-                ));
+                )));
             }
             let cond = flags.float("cond", 100.0)?;
             let q = Quadratic::ill_conditioned(2, cond, QUADRATIC_SEED)
@@ -510,7 +448,11 @@ fn build_problem(name: &str, flags: &Flags) -> Result<(Problem, DVector<f64>), S
             check_dim(x0.len() as u128, "--x0")?;
             let c = flags.list("c")?.unwrap_or_else(|| vec![1.0; x0.len()]);
             if c.len() != x0.len() {
-                return Err(format!("--c: has {} entries, x0 has {}", c.len(), x0.len()));
+                return Err(RunError::Usage(format!(
+                    "--c: has {} entries, x0 has {}",
+                    c.len(),
+                    x0.len()
+                )));
             }
             let l = LogCosh::new(flags.float("m", 1.0)?, DVector::from_vec(c))
                 .map_err(|e| problem_message(&e))?;
@@ -536,14 +478,14 @@ fn build_problem(name: &str, flags: &Flags) -> Result<(Problem, DVector<f64>), S
                 if e.param != "n * d" {
                     flag_message(&e)
                 } else if n.checked_mul(d).is_some_and(|e| e <= MAX_ENTRIES) {
-                    format!(
+                    RunError::Refused(format!(
                         "--classes and --d: classes * d = {classes} * {d} is outside its valid \
                          range classes * d <= 2^24"
-                    )
+                    ))
                 } else {
-                    format!(
+                    RunError::Refused(format!(
                         "--n and --d: n * d = {n} * {d} is outside its valid range n * d <= 2^24"
-                    )
+                    ))
                 }
             };
             let (problem, what) = match name {
@@ -590,42 +532,43 @@ fn build_problem(name: &str, flags: &Flags) -> Result<(Problem, DVector<f64>), S
                 let x0 = default(&[0.0, 1.0]);
                 check_x0(&x0, 2, "gaussian_std (mu, sigma)")?;
                 if x0[1] <= 0.0 {
-                    return Err(format!(
+                    return Err(RunError::Refused(format!(
                         "--x0: sigma = {} is outside its valid range (0, inf) for gaussian_std",
                         text(x0[1])
-                    ));
+                    )));
                 }
                 (Problem::GaussianStd(GaussianMeanStd::new(data)), x0)
             }
         }
         _ => {
             if let Some((_, why)) = REFUSED_PROBLEMS.iter().find(|(n, _)| *n == name) {
-                return Err(format!("--problem: {name} is not runnable: {why}"));
+                return Err(RunError::Usage(format!(
+                    "--problem: {name} is not runnable: {why}"
+                )));
             }
-            return Err(format!(
+            return Err(RunError::Usage(format!(
                 "--problem: unknown problem {name:?} (expected one of {})",
                 PROBLEMS.join(", ")
-            ));
+            )));
         }
     };
     Ok((problem, DVector::from_vec(x0)))
 }
 
-/// Rewrites `replay`'s messages in terms of `run`'s flags.
-fn replay_message(m: &str) -> String {
-    if let Some(rest) = m.strip_prefix("hyper.") {
-        let rest = rest.replace(
-            "expected an array of two numbers",
-            "expected two numbers separated by a comma",
-        );
-        return format!("--{rest}");
+/// `replay`'s error in terms of `run`'s flags: a `hyper.<key>` field is the
+/// flag `--<key>`; a refused step is reported as the step error alone (the
+/// caller adds the step).
+fn replay_message(e: ReplayError) -> RunError {
+    let flag = |field: &str, message: &str| match field.strip_prefix("hyper.") {
+        Some(key) => format!("--{key}: {message}"),
+        None => format!("{field}: {message}"),
+    };
+    match e {
+        ReplayError::Request { field, message } => RunError::Usage(flag(&field, &message)),
+        ReplayError::Invalid { field, message, .. } => RunError::Refused(flag(&field, &message)),
+        ReplayError::Step { error, .. } => RunError::Refused(error.to_string()),
+        other => RunError::Refused(other.to_string()),
     }
-    if m.starts_with("step ")
-        && let Some((_, rest)) = m.split_once("): ")
-    {
-        return rest.to_string();
-    }
-    m.to_string()
 }
 
 /// An optimizer `run` can drive.
@@ -666,7 +609,7 @@ impl Method {
     }
 }
 
-fn build_method(name: &str, flags: &Flags) -> Result<Method, String> {
+fn build_method(name: &str, flags: &Flags) -> Result<Method, RunError> {
     if let Some(keys) = crate::replay::keys(name) {
         let mut hyper = Map::new();
         for key in keys {
@@ -676,7 +619,7 @@ fn build_method(name: &str, flags: &Flags) -> Result<Method, String> {
         }
         return crate::replay::build(name, &hyper)
             .map(Method::FirstOrder)
-            .map_err(|m| replay_message(&m));
+            .map_err(replay_message);
     }
     let hm = |e: HyperError| flag_message(&e);
     match name {
@@ -735,9 +678,9 @@ fn build_method(name: &str, flags: &Flags) -> Result<Method, String> {
                 Some("averaged") => VsgdCurvature::Averaged,
                 Some("exact") => VsgdCurvature::Exact,
                 Some(v) => {
-                    return Err(format!(
+                    return Err(RunError::Usage(format!(
                         "--curvature: expected averaged or exact, got {v:?}"
-                    ));
+                    )));
                 }
             };
             Vsgd::new(VsgdConfig {
@@ -763,9 +706,9 @@ fn build_method(name: &str, flags: &Flags) -> Result<Method, String> {
                 None | Some("none") => LineSearch::None,
                 Some("strong_wolfe") => LineSearch::StrongWolfe,
                 Some(v) => {
-                    return Err(format!(
+                    return Err(RunError::Usage(format!(
                         "--line_search_fn: expected strong_wolfe or none, got {v:?}"
-                    ));
+                    )));
                 }
             };
             let max_eval = match flags.get("max_eval") {
@@ -785,10 +728,10 @@ fn build_method(name: &str, flags: &Flags) -> Result<Method, String> {
             .map(Method::Lbfgs)
             .map_err(hm)
         }
-        _ => Err(format!(
+        _ => Err(RunError::Usage(format!(
             "--optimizer: unknown optimizer {name:?} (expected one of {})",
             OPTIMIZERS.join(", ")
-        )),
+        ))),
     }
 }
 
@@ -801,7 +744,7 @@ struct Record {
 
 /// The record of `x` after `step` steps, and the gradient at `x` (which the next
 /// step uses).
-fn record(f: &Problem, x: &DVector<f64>, step: u64) -> Result<(Record, DVector<f64>), String> {
+fn record(f: &Problem, x: &DVector<f64>, step: u64) -> Result<(Record, DVector<f64>), RunError> {
     let (loss, g) = f.value_gradient(x);
     let grad_norm = euclidean_norm(&g);
     if !loss.is_finite() || !grad_norm.is_finite() {
@@ -814,14 +757,14 @@ fn record(f: &Problem, x: &DVector<f64>, step: u64) -> Result<(Record, DVector<f
             && let Some(&sigma) = x.get(1)
             && (sigma.is_nan() || sigma <= 0.0)
         {
-            return Err(format!(
+            return Err(RunError::Refused(format!(
                 "sigma = x1 = {sigma} left its domain (0, inf) {at}; gaussian_std needs \
                  sigma > 0 (take a smaller --lr, or fit log sigma with --problem gaussian)"
-            ));
+            )));
         }
-        return Err(format!(
+        return Err(RunError::Refused(format!(
             "the loss or the gradient is not finite {at} (loss = {loss}, |grad| = {grad_norm})"
-        ));
+        )));
     }
     let record = Record {
         loss,
@@ -831,31 +774,46 @@ fn record(f: &Problem, x: &DVector<f64>, step: u64) -> Result<(Record, DVector<f
     Ok((record, g))
 }
 
-/// Runs `descent run` with the arguments after `run`, returning the text to
-/// print (the help text for `--help` or `-h`), or a one-line message naming the
-/// flag at fault.
-pub fn run(args: &[String]) -> Result<String, String> {
-    if args.iter().any(|a| a == "--help" || a == "-h") {
-        return Ok(USAGE.to_string());
+/// The output formats of `run`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Format {
+    /// One JSON object per step and line, written as the step is taken.
+    Jsonl,
+    /// A header, then one row per step, written as the step is taken.
+    Csv,
+    /// One JSON document `{"steps": [..]}`, written at the end.
+    Json,
+}
+
+/// Runs `descent run` with `flags` (`(flag, value)` pairs without the leading
+/// `--`, as the command line gives them) and writes the steps to `out`: with
+/// `--format jsonl` (the default) or `csv` each step as soon as it is taken,
+/// with `--format json` one document at the end. On a refused step, what was
+/// written stays written and the error names the step.
+pub fn execute(flags: &[(String, String)], out: &mut dyn Write) -> Result<(), RunError> {
+    let flags = Flags(flags.to_vec());
+    for (i, (name, _)) in flags.0.iter().enumerate() {
+        if flags.0[..i].iter().any(|(n, _)| n == name) {
+            return Err(RunError::Usage(format!("--{name}: given more than once")));
+        }
     }
-    let flags = Flags::parse(args)?;
     let optimizer = flags.get("optimizer").ok_or_else(|| {
-        format!(
+        RunError::Usage(format!(
             "--optimizer: missing (expected one of {})",
             OPTIMIZERS.join(", ")
-        )
+        ))
     })?;
     let problem_name = flags.get("problem").ok_or_else(|| {
-        format!(
+        RunError::Usage(format!(
             "--problem: missing (expected one of {})",
             PROBLEMS.join(", ")
-        )
+        ))
     })?;
     if !OPTIMIZERS.contains(&optimizer) {
-        return Err(format!(
+        return Err(RunError::Usage(format!(
             "--optimizer: unknown optimizer {optimizer:?} (expected one of {})",
             OPTIMIZERS.join(", ")
-        ));
+        )));
     }
     let optimizer_flags: &[&str] = crate::replay::keys(optimizer)
         .or_else(|| second_order_flags(optimizer))
@@ -868,23 +826,29 @@ pub fn run(args: &[String]) -> Result<String, String> {
         .collect();
     let steps: u64 = match flags.get("steps") {
         None => 100,
-        Some(v) => v
-            .trim()
-            .parse()
-            .map_err(|_| format!("--steps: expected a non-negative whole number, got {v:?}"))?,
+        Some(v) => v.trim().parse().map_err(|_| {
+            RunError::Usage(format!(
+                "--steps: expected a non-negative whole number, got {v:?}"
+            ))
+        })?,
     };
-    let csv = match flags.get("format") {
-        None | Some("json") => false,
-        Some("csv") => true,
-        Some(v) => return Err(format!("--format: expected json or csv, got {v:?}")),
+    let format = match flags.get("format") {
+        None | Some("jsonl") => Format::Jsonl,
+        Some("csv") => Format::Csv,
+        Some("json") => Format::Json,
+        Some(v) => {
+            return Err(RunError::Usage(format!(
+                "--format: expected jsonl, csv or json, got {v:?}"
+            )));
+        }
     };
     let (problem, mut x) = build_problem(problem_name, &flags)?;
     if optimizer == "natural" && !MODEL_PROBLEMS.contains(&problem_name) {
-        return Err(natural_refusal(problem_name));
+        return Err(RunError::Usage(natural_refusal(problem_name)));
     }
     for (name, _) in &flags.0 {
         if !allowed.contains(&name.as_str()) {
-            return Err(format!(
+            return Err(RunError::Usage(format!(
                 "--{name}: unknown flag for optimizer {optimizer} and problem {problem_name} \
                  (expected one of {})",
                 allowed
@@ -892,60 +856,80 @@ pub fn run(args: &[String]) -> Result<String, String> {
                     .map(|f| format!("--{f}"))
                     .collect::<Vec<_>>()
                     .join(", ")
-            ));
+            )));
         }
     }
-    check_steps(steps, problem.dim())?;
+    if format == Format::Json {
+        // The document is written at the end: its size is bounded up front.
+        check_steps(steps, problem.dim())?;
+    }
     let mut method = build_method(optimizer, &flags)?;
 
     let mut records = Vec::new();
+    let mut emit = |k: u64, r: Record, out: &mut dyn Write| -> Result<(), RunError> {
+        match format {
+            Format::Jsonl => writeln!(out, "{}", json_row(k, &r))?,
+            Format::Csv => writeln!(out, "{}", csv_row(k, &r))?,
+            Format::Json => records.push(r),
+        }
+        Ok(())
+    };
+    if format == Format::Csv {
+        writeln!(out, "{}", csv_header(problem.dim()))?;
+    }
     let (first, mut g) = record(&problem, &x, 0)?;
-    records.push(first);
+    emit(0, first, out)?;
     for k in 1..=steps {
         method
             .step(&problem, &mut x, &g)
-            .map_err(|m| format!("step {k}: {optimizer}: {m}"))?;
+            .map_err(|m| RunError::Refused(format!("step {k}: {optimizer}: {m}")))?;
         let (next, grad) = record(&problem, &x, k)?;
-        records.push(next);
+        emit(k, next, out)?;
         g = grad;
     }
-    Ok(if csv {
-        render_csv(&records, problem.dim())
-    } else {
-        render_json(&records)
-    })
+    if format == Format::Json {
+        writeln!(out, "{}", render_json(&records))?;
+    }
+    Ok(())
+}
+
+/// One step as a JSON object.
+fn json_row(k: u64, r: &Record) -> String {
+    let params: Vec<String> = r.params.iter().map(|&p| text(p)).collect();
+    format!(
+        "{{\"step\": {k}, \"loss\": {}, \"grad_norm\": {}, \"params\": [{}]}}",
+        text(r.loss),
+        text(r.grad_norm),
+        params.join(", ")
+    )
+}
+
+/// The CSV header for a problem of dimension `dim`.
+fn csv_header(dim: usize) -> String {
+    let mut out = String::from("step,loss,grad_norm");
+    for i in 0..dim {
+        out.push_str(&format!(",x{i}"));
+    }
+    out
+}
+
+/// One step as a CSV row.
+fn csv_row(k: u64, r: &Record) -> String {
+    let mut out = format!("{k},{},{}", text(r.loss), text(r.grad_norm));
+    for &p in &r.params {
+        out.push(',');
+        out.push_str(&text(p));
+    }
+    out
 }
 
 fn render_json(records: &[Record]) -> String {
     let rows: Vec<String> = records
         .iter()
         .enumerate()
-        .map(|(k, r)| {
-            let params: Vec<String> = r.params.iter().map(|&p| text(p)).collect();
-            format!(
-                "{{\"step\": {k}, \"loss\": {}, \"grad_norm\": {}, \"params\": [{}]}}",
-                text(r.loss),
-                text(r.grad_norm),
-                params.join(", ")
-            )
-        })
+        .map(|(k, r)| json_row(k as u64, r))
         .collect();
     format!("{{\"steps\": [{}]}}", rows.join(", "))
-}
-
-fn render_csv(records: &[Record], dim: usize) -> String {
-    let mut out = String::from("step,loss,grad_norm");
-    for i in 0..dim {
-        out.push_str(&format!(",x{i}"));
-    }
-    for (k, r) in records.iter().enumerate() {
-        out.push_str(&format!("\n{k},{},{}", text(r.loss), text(r.grad_norm)));
-        for &p in &r.params {
-            out.push(',');
-            out.push_str(&text(p));
-        }
-    }
-    out
 }
 
 #[cfg(test)]
@@ -957,12 +941,12 @@ mod tests {
     fn the_budgets_hold_at_their_boundaries() {
         // dim = 4096 is the largest with dim^2 <= 2^24.
         assert!(check_dim(4096, "--d").is_ok());
-        let e = check_dim(4097, "--d").unwrap_err();
+        let e = check_dim(4097, "--d").unwrap_err().to_string();
         assert!(e.starts_with("--d: ") && e.contains("2^24"), "{e}");
         assert!(check_dim(u128::from(u64::MAX), "--x0").is_err());
         // dim = 2: (steps + 1) * 4 <= 2^22 allows steps = 2^20 - 1.
         assert!(check_steps((1 << 20) - 1, 2).is_ok());
-        let e = check_steps(1 << 20, 2).unwrap_err();
+        let e = check_steps(1 << 20, 2).unwrap_err().to_string();
         assert!(e.contains(&format!("--steps <= {}", (1 << 20) - 1)), "{e}");
         assert!(check_steps(u64::MAX, usize::MAX).is_err());
     }

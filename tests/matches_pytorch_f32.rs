@@ -271,11 +271,15 @@ fn float32_refuses_bad_dtype_and_overflow() {
     for dtype in [r#""f32""#, r#""float16""#, "32", "null"] {
         let request =
             format!(r#"{{"optimizer":"adam","dtype":{dtype},"params":[1.0],"grads":[[1.0]]}}"#);
-        let err = descent::replay::replay(&request).expect_err("refused");
+        let err = descent::replay::replay(&request)
+            .expect_err("refused")
+            .to_string();
         assert!(err.starts_with("dtype:"), "{dtype}: {err}");
     }
     let request = r#"{"optimizer":"adam","dtype":"float32","params":[1.0],"grads":[[1e39]]}"#;
-    let err = descent::replay::replay(request).expect_err("refused");
+    let err = descent::replay::replay(request)
+        .expect_err("refused")
+        .to_string();
     assert!(err.starts_with("grads[0][0]:"), "{err}");
     // The same number is fine in float64.
     let wide = request.replace("float32", "float64");
@@ -296,7 +300,9 @@ fn float32_refuses_what_it_does_not_cover() {
         r#""optimizer":"muon","shape":[1,2]"#,
     ] {
         let request = format!(r#"{{{extra},"dtype":"float32",{base}}}"#);
-        let err = descent::replay::replay(&request).expect_err("refused");
+        let err = descent::replay::replay(&request)
+            .expect_err("refused")
+            .to_string();
         assert!(err.starts_with("dtype:"), "{extra}: {err}");
         let wide = request.replace("float32", "float64");
         assert!(descent::replay::replay(&wide).is_ok(), "{extra}");

@@ -65,7 +65,9 @@ fn replay_err(request: &str, names: &[&str]) -> String {
         );
     }
     // The library gives the same message (the binary adds its prefix).
-    let library = descent::replay::replay(request).expect_err("library refuses it");
+    let library = descent::replay::replay(request)
+        .expect_err("library refuses it")
+        .to_string();
     assert!(stderr.contains(&library), "{stderr} vs {library}");
     stderr.to_owned()
 }
@@ -659,30 +661,63 @@ fn a_refused_step_names_the_step() {
 
 #[test]
 fn help_and_unknown_commands() {
-    for args in [&["--help"][..], &["-h"], &["help"]] {
+    for args in [&["--help"][..], &["-h"], &["help"], &["replay", "--help"]] {
         let out = run(args, b"");
         assert!(out.status.success(), "{args:?}");
         assert!(text(&out.stdout).contains("replay"), "{args:?}");
         assert_eq!(text(&out.stderr), "", "{args:?}");
     }
+    // Usage errors (clap's): status 2, nothing on stdout, clap's message on stderr.
     for args in [
         &["frobnicate"][..],
         &[],
-        &["replay", "extra"],
+        &["replay", "a.json", "b.json"],
         &["--replay"],
         &["REPLAY"],
     ] {
         let out = run(args, b"{}");
-        assert!(!out.status.success(), "{args:?}");
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
         assert_eq!(text(&out.stdout), "", "{args:?}");
-        assert_eq!(text(&out.stderr).matches('\n').count(), 1, "{args:?}");
+        assert!(text(&out.stderr).contains("Usage:"), "{args:?}");
     }
+    // A file that cannot be read is a refused request: status 1, one line.
+    let out = run(&["replay", "/nonexistent/request.json"], b"");
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(text(&out.stdout), "");
+    assert_eq!(text(&out.stderr).matches('\n').count(), 1);
+    assert!(text(&out.stderr).contains("/nonexistent/request.json"));
+}
+
+/// `descent replay FILE` reads the request from FILE, `descent replay -` and
+/// `descent replay` from standard input; the three answers are the same.
+#[test]
+fn replay_reads_a_file_or_stdin() {
+    let request = r#"{"optimizer": "adam", "hyper": {"lr": 0.1}, "params": [1.0, -2.0], "grads": [[0.5, 0.25], [0.1, -0.3]]}"#;
+    let path = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("replay-request.json");
+    std::fs::write(&path, request).expect("write the request");
+    let from_file = run(&["replay", path.to_str().expect("utf-8 path")], b"");
+    let from_dash = run(&["replay", "-"], request.as_bytes());
+    let from_stdin = run(&["replay"], request.as_bytes());
+    for out in [&from_file, &from_dash, &from_stdin] {
+        assert!(out.status.success(), "{}", text(&out.stderr));
+    }
+    assert_eq!(from_file.stdout, from_dash.stdout);
+    assert_eq!(from_file.stdout, from_stdin.stdout);
+    assert_eq!(
+        text(&from_file.stdout),
+        format!("{}\n", descent::replay::replay(request).expect("accepted"))
+    );
+    // A refused request exits 1.
+    let out = run(
+        &["replay", "-"],
+        br#"{"optimizer": "adam", "hyper": {"lr": -1}, "params": [1], "grads": []}"#,
+    );
+    assert_eq!(out.status.code(), Some(1));
 }
 
 /// A reader that has gone away (as in `descent replay < r.json | head -c0`) must not
-/// make the binary panic: it should exit non-zero with one line on stderr.
+/// make the binary panic: it stops quietly, with status 0 and nothing on stderr.
 #[test]
-
 fn closed_stdout_is_not_a_panic() {
     let mut child = Command::new(env!("CARGO_BIN_EXE_descent"))
         .arg("replay")
@@ -700,9 +735,9 @@ fn closed_stdout_is_not_a_panic() {
     drop(stdin);
     let out = child.wait_with_output().expect("wait");
     let stderr = text(&out.stderr);
-    assert!(!out.status.success());
     assert!(!stderr.contains("panicked"), "{stderr}");
-    assert_eq!(stderr.matches('\n').count(), 1, "{stderr}");
+    assert_eq!(stderr, "");
+    assert_eq!(out.status.code(), Some(0));
 }
 
 /// The optimizer's `name` is spelled as in a request, and every name `replay`
@@ -840,4 +875,43 @@ fn muon_requires_a_matrix() {
     ] {
         replay_err(bad, &[name]);
     }
+}
+
+/// The library's errors are typed: a malformed request, a value out of range
+/// (with the optimizer's own record of it), and a refused step (with the step
+/// and the optimizer's step error) are told apart without reading the text.
+#[test]
+fn replay_errors_are_typed() {
+    use descent::StepError;
+    use descent::replay::{ReplayError, replay};
+    let e = replay(r#"{"optimizer":"adam","hyper":{"lr":"fast"},"params":[1],"grads":[]}"#)
+        .unwrap_err();
+    assert!(
+        matches!(&e, ReplayError::Request { field, .. } if field == "hyper.lr"),
+        "{e:?}"
+    );
+    let e =
+        replay(r#"{"optimizer":"adam","hyper":{"lr":-1},"params":[1],"grads":[]}"#).unwrap_err();
+    assert!(
+        matches!(&e, ReplayError::Invalid { field, error, .. }
+            if field == "hyper.lr" && error.param == "lr" && error.optimizer == "adam"),
+        "{e:?}"
+    );
+    let e = replay(
+        r#"{"optimizer":"sgd","params":[1],"grads":[[1],[1e308],[1e308]],"hyper":{"lr":1e308}}"#,
+    )
+    .unwrap_err();
+    assert!(
+        matches!(&e, ReplayError::Step { step, error: StepError::NonFiniteResult { .. } } if *step >= 1),
+        "{e:?}"
+    );
+    assert!(e.to_string().starts_with(&format!(
+        "step {} (grads[",
+        e.field().trim_start_matches("step ")
+    )));
+    let e = replay(r#"{"optimizer":"sgd","params":[1],"grads":[[NaN]]}"#).unwrap_err();
+    assert!(
+        matches!(&e, ReplayError::Request { field, .. } if field == "request"),
+        "{e:?}"
+    );
 }

@@ -39,21 +39,45 @@ fn run_ok(args: &[&str]) -> String {
 /// Runs, expects failure, and returns the single stderr line.
 fn run_err(args: &[&str]) -> String {
     let mut all = vec!["run"];
+    // The single document of --format json is printed only at the end, so a
+    // run refused at any step prints nothing on stdout (jsonl and csv keep the
+    // steps printed before the refusal: tests/cli.rs).
+    if !args.iter().any(|a| a.starts_with("--format")) {
+        all.extend_from_slice(&["--format", "json"]);
+    }
     all.extend_from_slice(args);
     let out = descent(&all);
     assert!(!out.status.success(), "{args:?} should fail");
     assert!(out.stdout.is_empty(), "{args:?} printed to stdout");
     let err = String::from_utf8(out.stderr).unwrap();
+    if err.starts_with("error:") {
+        // clap's own usage error (a flag no problem or optimizer takes, a
+        // missing value): several lines with the usage, status 2.
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
+        return err;
+    }
+    assert!(
+        matches!(out.status.code(), Some(1 | 2)),
+        "{args:?}: status {:?}",
+        out.status
+    );
     assert_eq!(err.lines().count(), 1, "{args:?}: stderr {err:?}");
     assert!(err.starts_with("descent run: "), "{err}");
     err
 }
 
+/// The steps of `run`'s output: JSON lines (the default), or the single
+/// document of `--format json`.
 fn json_steps(text: &str) -> Vec<Value> {
-    let v: Value = serde_json::from_str(text).unwrap();
-    let obj = v.as_object().unwrap();
-    assert_eq!(obj.len(), 1);
-    obj["steps"].as_array().unwrap().clone()
+    if text.starts_with("{\"steps\"") {
+        let v: Value = serde_json::from_str(text).unwrap();
+        let obj = v.as_object().unwrap();
+        assert_eq!(obj.len(), 1);
+        return obj["steps"].as_array().unwrap().clone();
+    }
+    text.lines()
+        .map(|line| serde_json::from_str(line).unwrap())
+        .collect()
 }
 
 fn params(step: &Value) -> Vec<f64> {
@@ -395,7 +419,7 @@ fn dist(a: &[f64], b: &[f64]) -> f64 {
 fn natural_reaches_the_least_squares_optimum_in_one_step() {
     // The claim, checked in the library first. LeastSquares (regression.rs) has
     // the loss L = |X theta - y|^2 / (2 N var), so its Hessian is
-    // A = X'X / (N var) at every theta; its Model::fisher (natural.rs) is
+    // A = X'X / (N var) at every theta; its Model::fisher (natural/models.rs) is
     // weighted_gram(X, 1/var) = X'X / (N var) too. (They agree for every model
     // variance because the loss carries the 1/var; run uses var = 1.) So with
     // lr = 1 and damping = 0 the natural step is the Newton step,
@@ -915,6 +939,8 @@ fn oversized_runs_are_refused_naming_the_flags_and_budget() {
         "quadratic",
         "--steps",
         "18446744073709551615",
+        "--format",
+        "json",
     ]);
     assert!(err.contains("--steps:") && err.contains("2^22"), "{err}");
 }

@@ -526,7 +526,7 @@ fn replay_refuses_bad_scheduler_and_clip_keys_by_name() {
     ];
     for (extra, key) in cases {
         let request = format!("{{{base}, {extra}}}");
-        let e = replay::replay(&request).unwrap_err();
+        let e = replay::replay(&request).unwrap_err().to_string();
         assert!(
             e.starts_with(key) || e.contains(&format!(": {key}:")),
             "{extra}: {e}"

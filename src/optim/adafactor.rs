@@ -38,6 +38,8 @@ use crate::error::{HyperError, StepError};
 
 /// Hyperparameters of Adafactor, with PyTorch's names and defaults.
 #[derive(Clone, Copy, Debug, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "serde", serde(deny_unknown_fields))]
 pub struct AdafactorConfig {
     /// Learning rate, `lr >= 0` (default `1e-2`). It caps the relative step size
     /// `rho = min(lr, 1/sqrt(t))`.
@@ -96,14 +98,28 @@ impl AdafactorConfig {
 
 /// The state of Adafactor, with PyTorch's buffer names.
 #[derive(Clone, Debug, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "serde", serde(deny_unknown_fields))]
 pub struct AdafactorState {
     /// Steps taken.
     pub step: u64,
     /// A matrix's row averages `R` (one per row); `None` for a vector.
+    #[cfg_attr(
+        feature = "serde",
+        serde(default, with = "super::checkpoint::opt_vector")
+    )]
     pub row_var: Option<DVector<f64>>,
     /// A matrix's column averages `C` (one per column); `None` for a vector.
+    #[cfg_attr(
+        feature = "serde",
+        serde(default, with = "super::checkpoint::opt_vector")
+    )]
     pub col_var: Option<DVector<f64>>,
     /// A vector's per-entry average `v`; `None` for a matrix.
+    #[cfg_attr(
+        feature = "serde",
+        serde(default, with = "super::checkpoint::opt_vector")
+    )]
     pub variance: Option<DVector<f64>>,
 }
 
@@ -112,9 +128,9 @@ pub struct AdafactorState {
 /// hyperparameters, shape and state are (the scratch space is not compared).
 #[derive(Clone, Debug)]
 pub struct Adafactor {
-    config: AdafactorConfig,
-    shape: Option<[usize; 2]>,
-    state: Option<AdafactorState>,
+    pub(super) config: AdafactorConfig,
+    pub(super) shape: Option<[usize; 2]>,
+    pub(super) state: Option<AdafactorState>,
     /// New `R` (or `v`), new `C`, and the update `U`, before they are committed.
     scratch: (Vec<f64>, Vec<f64>, Vec<f64>),
 }
@@ -179,7 +195,7 @@ impl Adafactor {
             .map(DVector::len)
     }
 
-    fn init(&self, n: usize) -> AdafactorState {
+    pub(super) fn init(&self, n: usize) -> AdafactorState {
         let zeros = |k: usize| Some(DVector::from_element(k, 0.0));
         match self.shape {
             Some([rows, cols]) => AdafactorState {

@@ -27,6 +27,8 @@ use crate::error::HyperError;
 
 /// Hyperparameters of Adamax, with PyTorch's names and defaults.
 #[derive(Clone, Copy, Debug, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "serde", serde(deny_unknown_fields))]
 pub struct AdamaxConfig {
     /// Learning rate, `lr >= 0` (default `2e-3`).
     pub lr: f64,
@@ -60,12 +62,25 @@ pub type Adamax = Optim<AdamaxConfig>;
 
 /// The state of Adamax, with PyTorch's buffer names.
 #[derive(Clone, Debug, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(
+    feature = "serde",
+    serde(
+        deny_unknown_fields,
+        bound(
+            serialize = "S: serde::Serialize",
+            deserialize = "S: serde::Deserialize<'de>"
+        )
+    )
+)]
 pub struct AdamaxState<S: Scalar = f64> {
     /// Steps taken.
     pub step: u64,
     /// The first-moment average `m`.
+    #[cfg_attr(feature = "serde", serde(with = "super::checkpoint::vector"))]
     pub exp_avg: DVector<S>,
     /// The weighted maximum `u` of past `|g| + eps`.
+    #[cfg_attr(feature = "serde", serde(with = "super::checkpoint::vector"))]
     pub exp_inf: DVector<S>,
 }
 

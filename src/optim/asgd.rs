@@ -32,6 +32,8 @@ use crate::error::HyperError;
 
 /// Hyperparameters of ASGD, with PyTorch's names and defaults.
 #[derive(Clone, Copy, Debug, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "serde", serde(deny_unknown_fields))]
 pub struct AsgdConfig {
     /// Initial step size and scale of the `eta` schedule, `lr >= 0` (default `1e-2`).
     pub lr: f64,
@@ -67,6 +69,17 @@ pub type Asgd = Optim<AsgdConfig>;
 
 /// The state of ASGD, with PyTorch's names.
 #[derive(Clone, Debug, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(
+    feature = "serde",
+    serde(
+        deny_unknown_fields,
+        bound(
+            serialize = "S: serde::Serialize",
+            deserialize = "S: serde::Deserialize<'de>"
+        )
+    )
+)]
 pub struct AsgdState<S: Scalar = f64> {
     /// Steps taken.
     pub step: u64,
@@ -75,6 +88,7 @@ pub struct AsgdState<S: Scalar = f64> {
     /// The averaging weight of the next step (PyTorch's `mu`).
     pub mu: f64,
     /// The running average of the iterates (PyTorch's `ax`).
+    #[cfg_attr(feature = "serde", serde(with = "super::checkpoint::vector"))]
     pub ax: DVector<S>,
 }
 

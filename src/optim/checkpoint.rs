@@ -4,10 +4,13 @@
 //! Every first-order configuration and state derives `Serialize` and
 //! `Deserialize`. A state's buffers keep PyTorch's names (`exp_avg`,
 //! `exp_avg_sq`, `max_exp_avg_sq`, `momentum_buffer`, `sum`, `square_avg`,
-//! `grad_avg`, `acc_delta`, `prev`, `step_size`) and its step counter is `step`;
-//! a buffer is a plain list of numbers, an absent optional buffer is `null`.
-//! An [`Optim`] serializes as `{"config": .., "state": ..}` (`state` is `null`
-//! before the first step).
+//! `grad_avg`, `acc_delta`, `prev`, `step_size`; ASGD's `ax`, `eta`, `mu`;
+//! Adamax's `exp_inf`; NAdam's `mu_product`; Adafactor's `row_var`, `col_var`,
+//! `variance`), except Lion's momentum, which keeps Optax's name `mu`; the step
+//! counter is `step`. A buffer is a plain list of numbers, an absent optional
+//! buffer is `null`. An [`Optim`] serializes as `{"config": .., "state": ..}`
+//! (`state` is `null` before the first step); [`Adafactor`] and [`Muon`], which
+//! step one shaped parameter, as `{"config": .., "shape": .., "state": ..}`.
 //!
 //! A saved state is not trusted: [`Optim::from_parts`] (which deserializing an
 //! [`Optim`] also goes through) checks the configuration's ranges, then that the
@@ -16,7 +19,9 @@
 //! ...), that every buffer has as many entries as the others, and that every
 //! entry is finite. The check compares the saved state with the state the
 //! configuration would create for the same number of coordinates, so it holds for
-//! any rule without rule-specific code. A refused load names the field.
+//! any rule without rule-specific code (`check_layout`, shared with Adafactor
+//! and Muon, whose fresh state comes from their shape). A refused load names
+//! the field.
 //!
 //! Resuming is exact: the driver's arithmetic depends only on the configuration,
 //! the state and the inputs, and JSON numbers read back to the same `f64`
@@ -42,6 +47,8 @@ use serde::de::Error as _;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::Value;
 
+use super::adafactor::{Adafactor, AdafactorConfig, AdafactorState};
+use super::muon::{Muon, MuonConfig, MuonState};
 use super::scalar::Scalar;
 use super::{Buffers, Optim, Rule};
 use crate::error::{CheckpointError, HyperError};
@@ -86,49 +93,12 @@ where
 {
     let n = saved.coords().unwrap_or(0);
     let fresh = config.init(&vec![S::zero(); n]);
-    let refuse = |field: &str, found: String, expected: String| CheckpointError::State {
-        optimizer: config.name(),
-        field: field.to_string(),
-        found,
-        expected,
-    };
-    let as_map = |s: &R::State| match serde_json::to_value(s) {
-        Ok(Value::Object(map)) => Ok(map),
-        _ => Err(refuse(
-            "state",
-            "a value that is not a map".into(),
-            "a map of buffers".into(),
-        )),
-    };
-    let (saved_map, fresh_map) = (as_map(saved)?, as_map(&fresh)?);
-    for (field, want) in &fresh_map {
-        let got = saved_map.get(field).unwrap_or(&Value::Null);
-        match (want, got) {
-            (Value::Null, Value::Null) => {}
-            (Value::Null, _) => {
-                return Err(refuse(
-                    field,
-                    "a buffer".into(),
-                    format!("no {field} for this configuration (null)"),
-                ));
-            }
-            (Value::Array(_), Value::Null) => {
-                return Err(refuse(
-                    field,
-                    "null".into(),
-                    format!("a buffer of {n} entries for this configuration"),
-                ));
-            }
-            (Value::Array(w), Value::Array(g)) if w.len() != g.len() => {
-                return Err(refuse(
-                    field,
-                    format!("{} entries", g.len()),
-                    format!("{} entries, as many as the state's other buffers", w.len()),
-                ));
-            }
-            _ => {}
-        }
-    }
+    check_layout(
+        config.name(),
+        saved,
+        &fresh,
+        "as many as the state's other buffers",
+    )?;
     // Every entry finite, named by its buffer (the driver's own check). The
     // buffers now have `n` entries each, so every read is in bounds.
     for i in 0..n {
@@ -141,27 +111,128 @@ where
             }));
         }
     }
-    // Anything else the state keeps (a running scalar, say): serde_json writes
-    // a NaN or an infinity as null.
+    check_finite(config.name(), saved, &fresh)
+}
+
+/// Compares a saved state with `fresh`, the state its configuration creates:
+/// every buffer `fresh` has must be there, every buffer it lacks (`null`) must
+/// be absent, and each must have as many entries (`why` says why that many). Any
+/// state that serializes to a map of buffers can be checked this way, whatever
+/// its rule: the shared check of every checkpoint.
+fn check_layout<St: Serialize>(
+    optimizer: &'static str,
+    saved: &St,
+    fresh: &St,
+    why: &str,
+) -> Result<(), CheckpointError> {
+    let (saved_map, fresh_map) = (as_map(optimizer, saved)?, as_map(optimizer, fresh)?);
     for (field, want) in &fresh_map {
         let got = saved_map.get(field).unwrap_or(&Value::Null);
         match (want, got) {
-            (Value::Array(_), Value::Array(g)) => {
+            (Value::Null, Value::Null) => {}
+            (Value::Null, _) => {
+                return Err(refuse(
+                    optimizer,
+                    field,
+                    "a buffer".into(),
+                    format!("no {field} for this configuration (null)"),
+                ));
+            }
+            (Value::Array(w), Value::Null) => {
+                return Err(refuse(
+                    optimizer,
+                    field,
+                    "null".into(),
+                    format!("a buffer of {} entries for this configuration", w.len()),
+                ));
+            }
+            (Value::Array(w), Value::Array(g)) if w.len() != g.len() => {
+                return Err(refuse(
+                    optimizer,
+                    field,
+                    format!("{} entries", g.len()),
+                    format!("{} entries, {why}", w.len()),
+                ));
+            }
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
+/// Checks that every number of a saved state is finite: every buffer entry and
+/// every running scalar that `fresh` has (serde_json writes a NaN or an infinity
+/// as `null`).
+fn check_finite<St: Serialize>(
+    optimizer: &'static str,
+    saved: &St,
+    fresh: &St,
+) -> Result<(), CheckpointError> {
+    let fresh_map = as_map(optimizer, fresh)?;
+    for (field, got) in &as_map(optimizer, saved)? {
+        let want = fresh_map.get(field).unwrap_or(&Value::Null);
+        match got {
+            Value::Null if !want.is_null() => {
+                return Err(refuse(
+                    optimizer,
+                    field,
+                    "null (a non-finite number)".into(),
+                    "a finite number".into(),
+                ));
+            }
+            Value::Array(g) => {
                 if let Some(i) = g.iter().position(|x| !x.is_number()) {
                     return Err(refuse(
+                        optimizer,
                         &format!("{field}[{i}]"),
                         "a non-finite number".into(),
                         "a finite number".into(),
                     ));
                 }
             }
-            (Value::Number(_), g) if !g.is_number() => {
-                return Err(refuse(field, g.to_string(), "a finite number".into()));
+            Value::Null | Value::Number(_) => {}
+            other => {
+                return Err(refuse(
+                    optimizer,
+                    field,
+                    other.to_string(),
+                    "a number".into(),
+                ));
             }
-            _ => {}
         }
     }
     Ok(())
+}
+
+/// A refused state field.
+fn refuse(
+    optimizer: &'static str,
+    field: &str,
+    found: String,
+    expected: String,
+) -> CheckpointError {
+    CheckpointError::State {
+        optimizer,
+        field: field.to_string(),
+        found,
+        expected,
+    }
+}
+
+/// A state as a map of its fields.
+fn as_map<St: Serialize>(
+    optimizer: &'static str,
+    state: &St,
+) -> Result<serde_json::Map<String, Value>, CheckpointError> {
+    match serde_json::to_value(state) {
+        Ok(Value::Object(map)) => Ok(map),
+        _ => Err(refuse(
+            optimizer,
+            "state",
+            "a value that is not a map".into(),
+            "a map of buffers".into(),
+        )),
+    }
 }
 
 /// The parts of an [`Optim`] as they are written.
@@ -199,6 +270,119 @@ where
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         let parts = Parts::<R, R::State>::deserialize(deserializer)?;
         Optim::from_parts(parts.config, parts.state).map_err(D::Error::custom)
+    }
+}
+
+impl Adafactor {
+    /// Rebuilds Adafactor for a parameter of `shape` from its configuration and
+    /// a saved state (`None`: no step taken yet), refusing a configuration
+    /// outside its ranges and a state the configuration and shape could not have
+    /// produced: `row_var` (`rows` entries) and `col_var` (`cols`) for a matrix,
+    /// `variance` for a vector, every number finite.
+    pub fn from_parts(
+        config: AdafactorConfig,
+        shape: Option<[usize; 2]>,
+        state: Option<AdafactorState>,
+    ) -> Result<Self, CheckpointError> {
+        let mut opt = Adafactor::new(config, shape)?;
+        if let Some(saved) = &state {
+            let n = saved.variance.as_ref().map_or(0, |v| v.len());
+            let fresh = opt.init(n);
+            let why = match shape {
+                Some([rows, cols]) => format!("for a {rows} x {cols} matrix"),
+                None => "as many as the parameter".to_string(),
+            };
+            check_layout(AdafactorConfig::NAME, saved, &fresh, &why)?;
+            check_finite(AdafactorConfig::NAME, saved, &fresh)?;
+        }
+        opt.state = state;
+        Ok(opt)
+    }
+
+    /// The configuration, the shape and the state, the inverse of
+    /// [`Adafactor::from_parts`].
+    pub fn into_parts(self) -> (AdafactorConfig, Option<[usize; 2]>, Option<AdafactorState>) {
+        (self.config, self.shape, self.state)
+    }
+}
+
+impl Muon {
+    /// Rebuilds Muon for a `rows x cols` matrix from its configuration and a
+    /// saved state (`None`: no step taken yet), refusing a configuration outside
+    /// its ranges and a state whose `momentum_buffer` does not have `rows * cols`
+    /// finite entries.
+    pub fn from_parts(
+        config: MuonConfig,
+        shape: [usize; 2],
+        state: Option<MuonState>,
+    ) -> Result<Self, CheckpointError> {
+        let mut opt = Muon::new(config, shape)?;
+        if let Some(saved) = &state {
+            let [rows, cols] = shape;
+            let fresh = MuonState {
+                step: 0,
+                momentum_buffer: nalgebra::DVector::zeros(rows * cols),
+            };
+            let why = format!("for a {rows} x {cols} matrix");
+            check_layout(MuonConfig::NAME, saved, &fresh, &why)?;
+            check_finite(MuonConfig::NAME, saved, &fresh)?;
+        }
+        opt.state = state;
+        Ok(opt)
+    }
+
+    /// The configuration, the shape and the state, the inverse of
+    /// [`Muon::from_parts`].
+    pub fn into_parts(self) -> (MuonConfig, [usize; 2], Option<MuonState>) {
+        (self.config, self.shape, self.state)
+    }
+}
+
+/// A shaped optimizer (Adafactor, Muon) as it is written and read:
+/// `{"config": .., "shape": .., "state": ..}`.
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Shaped<C, Sh, St> {
+    config: C,
+    shape: Sh,
+    state: Option<St>,
+}
+
+impl Serialize for Adafactor {
+    fn serialize<Z: Serializer>(&self, serializer: Z) -> Result<Z::Ok, Z::Error> {
+        Shaped {
+            config: &self.config,
+            shape: self.shape,
+            state: self.state.as_ref(),
+        }
+        .serialize(serializer)
+    }
+}
+
+impl<'de> Deserialize<'de> for Adafactor {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let p = Shaped::<AdafactorConfig, Option<[usize; 2]>, AdafactorState>::deserialize(
+            deserializer,
+        )?;
+        Adafactor::from_parts(p.config, p.shape, p.state).map_err(D::Error::custom)
+    }
+}
+
+impl Serialize for Muon {
+    fn serialize<Z: Serializer>(&self, serializer: Z) -> Result<Z::Ok, Z::Error> {
+        Shaped {
+            config: &self.config,
+            shape: self.shape,
+            state: self.state.as_ref(),
+        }
+        .serialize(serializer)
+    }
+}
+
+impl<'de> Deserialize<'de> for Muon {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let p = Shaped::<MuonConfig, [usize; 2], MuonState>::deserialize(deserializer)?;
+        Muon::from_parts(p.config, p.shape, p.state).map_err(D::Error::custom)
     }
 }
 

@@ -31,6 +31,8 @@ use crate::error::HyperError;
 
 /// Hyperparameters of Lion, Optax's defaults under PyTorch-style names.
 #[derive(Clone, Copy, Debug, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "serde", serde(deny_unknown_fields))]
 pub struct LionConfig {
     /// Learning rate, `lr >= 0` (default `1e-4`; Optax's `learning_rate`).
     pub lr: f64,
@@ -60,10 +62,23 @@ pub type Lion = Optim<LionConfig>;
 
 /// The state of Lion: the momentum `m` (Optax's `mu`).
 #[derive(Clone, Debug, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(
+    feature = "serde",
+    serde(
+        deny_unknown_fields,
+        bound(
+            serialize = "S: serde::Serialize",
+            deserialize = "S: serde::Deserialize<'de>"
+        )
+    )
+)]
 pub struct LionState<S: Scalar = f64> {
     /// Steps taken.
     pub step: u64,
     /// The momentum `m`.
+    #[cfg_attr(feature = "serde", serde(with = "super::checkpoint::vector"))]
+    #[cfg_attr(feature = "serde", serde(rename = "mu"))]
     pub exp_avg: DVector<S>,
 }
 

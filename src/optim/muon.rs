@@ -47,6 +47,7 @@ use crate::error::{HyperError, StepError};
 /// How the learning rate is scaled by the matrix's shape `A x B` (PyTorch's
 /// `adjust_lr_fn`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub enum AdjustLr {
     /// `sqrt(max(1, A/B))` (Keller Jordan's original; PyTorch's default, `None`).
     #[default]
@@ -82,6 +83,8 @@ impl AdjustLr {
 
 /// Hyperparameters of Muon, with PyTorch's names and defaults.
 #[derive(Clone, Copy, Debug, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "serde", serde(deny_unknown_fields))]
 pub struct MuonConfig {
     /// Learning rate, `lr >= 0` (default `1e-3`).
     pub lr: f64,
@@ -245,19 +248,22 @@ fn newton_schulz(cfg: &MuonConfig, m: &[f64], rows: usize, cols: usize, s: &mut 
 
 /// The state of Muon, with PyTorch's buffer name.
 #[derive(Clone, Debug, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "serde", serde(deny_unknown_fields))]
 pub struct MuonState {
     /// Steps taken.
     pub step: u64,
     /// The momentum buffer `B`, row-major.
+    #[cfg_attr(feature = "serde", serde(with = "super::checkpoint::vector"))]
     pub momentum_buffer: DVector<f64>,
 }
 
 /// Muon for one `rows x cols` matrix parameter.
 #[derive(Clone, Debug)]
 pub struct Muon {
-    config: MuonConfig,
-    shape: [usize; 2],
-    state: Option<MuonState>,
+    pub(super) config: MuonConfig,
+    pub(super) shape: [usize; 2],
+    pub(super) state: Option<MuonState>,
     /// The new momentum buffer and the matrix `M` handed to Newton–Schulz.
     buf: Vec<f64>,
     mixed: Vec<f64>,

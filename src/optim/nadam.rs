@@ -37,6 +37,8 @@ use crate::error::HyperError;
 
 /// Hyperparameters of NAdam, with PyTorch's names and defaults.
 #[derive(Clone, Copy, Debug, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "serde", serde(deny_unknown_fields))]
 pub struct NAdamConfig {
     /// Learning rate, `lr >= 0` (default `2e-3`).
     pub lr: f64,
@@ -72,6 +74,17 @@ pub type NAdam = Optim<NAdamConfig>;
 
 /// The state of NAdam, with PyTorch's buffer names.
 #[derive(Clone, Debug, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(
+    feature = "serde",
+    serde(
+        deny_unknown_fields,
+        bound(
+            serialize = "S: serde::Serialize",
+            deserialize = "S: serde::Deserialize<'de>"
+        )
+    )
+)]
 pub struct NAdamState<S: Scalar = f64> {
     /// Steps taken.
     pub step: u64,
@@ -79,8 +92,10 @@ pub struct NAdamState<S: Scalar = f64> {
     /// (PyTorch's `mu_product`), kept in `f64` whatever the buffers' type.
     pub mu_product: f64,
     /// The first-moment average `m`.
+    #[cfg_attr(feature = "serde", serde(with = "super::checkpoint::vector"))]
     pub exp_avg: DVector<S>,
     /// The second-moment average `v`.
+    #[cfg_attr(feature = "serde", serde(with = "super::checkpoint::vector"))]
     pub exp_avg_sq: DVector<S>,
 }
 

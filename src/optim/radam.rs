@@ -37,6 +37,8 @@ use crate::error::HyperError;
 
 /// Hyperparameters of RAdam, with PyTorch's names and defaults.
 #[derive(Clone, Copy, Debug, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "serde", serde(deny_unknown_fields))]
 pub struct RAdamConfig {
     /// Learning rate, `lr >= 0` (default `1e-3`).
     pub lr: f64,
@@ -69,12 +71,25 @@ pub type RAdam = Optim<RAdamConfig>;
 
 /// The state of RAdam, with PyTorch's buffer names.
 #[derive(Clone, Debug, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(
+    feature = "serde",
+    serde(
+        deny_unknown_fields,
+        bound(
+            serialize = "S: serde::Serialize",
+            deserialize = "S: serde::Deserialize<'de>"
+        )
+    )
+)]
 pub struct RAdamState<S: Scalar = f64> {
     /// Steps taken.
     pub step: u64,
     /// The first-moment average `m`.
+    #[cfg_attr(feature = "serde", serde(with = "super::checkpoint::vector"))]
     pub exp_avg: DVector<S>,
     /// The second-moment average `v`.
+    #[cfg_attr(feature = "serde", serde(with = "super::checkpoint::vector"))]
     pub exp_avg_sq: DVector<S>,
 }
 
