@@ -215,6 +215,8 @@ impl Objective for Problem {
     }
 
     fn eval<D: DualNum<Primitive = f64>>(&self, x: &DVector<D>) -> D {
+        #[cfg(test)]
+        tests::count_evaluation();
         match self {
             Problem::Quadratic(p) => p.eval(x),
             Problem::Rosenbrock(p) => p.eval(x),
@@ -231,6 +233,8 @@ impl Objective for Problem {
     // `eval`: a problem that computes them faster (`LogCosh`'s diagonal Hessian)
     // keeps its own way.
     fn value_gradient(&self, x: &DVector<f64>) -> (f64, DVector<f64>) {
+        #[cfg(test)]
+        tests::count_evaluation();
         match self {
             Problem::Quadratic(p) => p.value_gradient(x),
             Problem::Rosenbrock(p) => p.value_gradient(x),
@@ -244,6 +248,8 @@ impl Objective for Problem {
     }
 
     fn value_gradient_hessian(&self, x: &DVector<f64>) -> (f64, DVector<f64>, DMatrix<f64>) {
+        #[cfg(test)]
+        tests::count_evaluation();
         match self {
             Problem::Quadratic(p) => p.value_gradient_hessian(x),
             Problem::Rosenbrock(p) => p.value_gradient_hessian(x),
@@ -936,6 +942,50 @@ fn render_json(records: &[Record]) -> String {
 mod tests {
     use super::*;
     use nalgebra::DMatrix;
+    use std::cell::Cell;
+
+    thread_local! {
+        /// Evaluations of a `Problem` (value, gradient or Hessian) on this thread.
+        static EVALUATIONS: Cell<u64> = const { Cell::new(0) };
+    }
+
+    /// Counts one evaluation (called by `Problem`'s methods in test builds).
+    pub(super) fn count_evaluation() {
+        EVALUATIONS.with(|c| c.set(c.get() + 1));
+    }
+
+    /// A first-order `run` of `k` steps evaluates the objective `k + 1` times:
+    /// once per recorded iterate, the step reusing the recorded gradient.
+    /// Breaks: evaluating the gradient again inside `Method::step` (as `run` did
+    /// before issue 8) gives `2k + 1` and fails this test.
+    #[test]
+    fn run_evaluates_each_gradient_once() {
+        for (optimizer, problem) in [
+            ("adam", "quadratic"),
+            ("sgd", "rosenbrock"),
+            ("secant", "quadratic"),
+        ] {
+            for k in [1u64, 5, 17] {
+                let flags: Vec<(String, String)> = [
+                    ("optimizer", optimizer),
+                    ("problem", problem),
+                    ("steps", &k.to_string()),
+                    ("lr", "0.001"),
+                ]
+                .iter()
+                .map(|(a, b)| ((*a).to_string(), (*b).to_string()))
+                .collect();
+                EVALUATIONS.with(|c| c.set(0));
+                let mut out = Vec::new();
+                execute(&flags, &mut out).expect("runs");
+                let evaluations = EVALUATIONS.with(Cell::get);
+                assert_eq!(evaluations, k + 1, "{optimizer} on {problem}, {k} steps");
+                // Every step was written: k + 1 records.
+                let lines = String::from_utf8(out).expect("utf-8").lines().count() as u64;
+                assert_eq!(lines, k + 1, "{optimizer} on {problem}");
+            }
+        }
+    }
 
     #[test]
     fn the_budgets_hold_at_their_boundaries() {
