@@ -407,3 +407,134 @@ fn exercise_adam_variants_4_radam_step_jumps_at_the_switch() {
         );
     }
 }
+
+/// Exercise 2: `momentum_decay = 0` makes every coefficient `mu_t = beta1 / 2`
+/// exactly (`0.96^0 = 1`, and halving is exact), so NAdam runs with half the
+/// momentum: its steps are the constant-coefficient steps with `mu = beta1 / 2`,
+/// and they differ from those with `mu = beta1`. A `momentum_decay` with
+/// `0.5 * 0.96^psi <= 2^-54` (half the spacing of doubles below 1; about
+/// `psi >= 900`) gives `mu_t = beta1` from the first step; `psi = 800` does not.
+///
+/// Tolerance: the formula below does the crate's operations on the same numbers,
+/// but not in the same order; as in the claim `nadam-constant-momentum-is-nesterov-adam`
+/// each side has about ten roundings on terms no larger than the step, so they
+/// agree within `20 u` of the step plus `2 u |theta|`.
+// claim: exercise-adam-variants-2
+#[test]
+fn exercise_adam_variants_2_nadam_momentum_decay_zero_halves_beta1() {
+    let (lr, beta1, beta2, eps) = (0.01, 0.9, 0.999, 1e-8);
+    let config = |psi: f64| NAdamConfig {
+        lr,
+        betas: (beta1, beta2),
+        eps,
+        momentum_decay: psi,
+        ..NAdamConfig::default()
+    };
+    let flat = config(0.0);
+    for t in (1..=1_000_000u64).step_by(9973) {
+        assert_eq!(flat.mu(t), beta1 / 2.0, "t = {t}");
+    }
+    // The trajectory uses mu = beta1 / 2 at every step.
+    let mu = beta1 / 2.0;
+    let mut opt = NAdam::new(flat).expect("valid");
+    let mut full = NAdam::new(config(1e6)).expect("valid");
+    let n = 3;
+    let mut theta = DVector::from_vec(vec![0.5, -1.0, 2.0]);
+    let mut theta_full = theta.clone();
+    let (mut m, mut v, mut product) = (vec![0.0; n], vec![0.0; n], 1.0);
+    let xs = sequence(n * 40, 11);
+    let mut largest_gap: f64 = 0.0;
+    for t in 1..=40usize {
+        let g = DVector::from_column_slice(&xs[(t - 1) * n..t * n]);
+        let before = theta.clone();
+        opt.step(&mut theta, &g).expect("step taken");
+        full.step(&mut theta_full, &g).expect("step taken");
+        product *= mu;
+        let bc2 = 1.0 - beta2.powi(t as i32);
+        for i in 0..n {
+            m[i] = ema(m[i], g[i], beta1);
+            v[i] = ema_sq(v[i], g[i], beta2);
+            let d = (v[i] / bc2).sqrt() + eps;
+            let step = lr * (1.0 - mu) / (1.0 - product) * g[i] / d
+                + lr * mu / (1.0 - product * mu) * m[i] / d;
+            let want = before[i] - step;
+            let tolerance = 20.0 * U * step.abs() + 2.0 * U * before[i].abs();
+            assert!(
+                (theta[i] - want).abs() <= tolerance,
+                "t = {t}, i = {i}: {} vs {want}",
+                theta[i]
+            );
+            largest_gap = largest_gap.max((theta[i] - theta_full[i]).abs());
+        }
+    }
+    // Half the momentum is a different method: the runs part by far more than
+    // rounding (the steps are of size lr = 0.01).
+    assert!(largest_gap > 1e-3, "largest gap {largest_gap}");
+    // The full coefficient from the first step needs 0.5 * 0.96^psi <= 2^-54.
+    for psi in [1e3, 1e6] {
+        assert!(0.5 * 0.96_f64.powf(psi) <= 2f64.powi(-54));
+        assert_eq!(config(psi).mu(1), beta1, "psi = {psi}");
+    }
+    assert!(0.5 * 0.96_f64.powf(800.0) > 2f64.powi(-53));
+    assert!(config(800.0).mu(1) < beta1);
+}
+
+/// Exercise 3: the centre of mass of the exponential weights
+/// `w_k = (1 - beta2) beta2^k / (1 - beta2^t)`, `k = 0..t-1`, is
+/// `beta2 / (1 - beta2) - t beta2^t / (1 - beta2^t)`, and `rho_t` (the crate's
+/// [`RAdamConfig::rho`]) is twice it plus one, so `rho_1 = 1` for every `beta2`.
+///
+/// The reference is the centre of mass summed directly, `sum k beta2^k / sum
+/// beta2^k`: positive terms only, with powers built by repeated multiplication,
+/// so its relative error is at most `(4t + 4) u`. The closed form (and the
+/// crate's `rho_t`) lose accuracy in `1 - beta2^t`: `beta2^t` carries a relative
+/// error of at most `t u`, which `1 - beta2^t` amplifies by
+/// `beta2^t / (1 - beta2^t)`; that lands on the term `T = t beta2^t / (1 -
+/// beta2^t)`, with four more roundings, and the subtraction from
+/// `rho_inf` adds `4 u rho_inf`. The bound is the sum of these. At `t = 1`,
+/// `beta2^1` and `1 - beta2` are exact (Sterbenz), and `rho_1` is 1 within
+/// `8 u rho_inf`.
+// claim: exercise-adam-variants-3
+#[test]
+fn exercise_adam_variants_3_centre_of_mass_of_exponential_weights() {
+    for beta2 in [0.5, 0.9, 0.99, 0.999, 0.9999] {
+        let c = RAdamConfig {
+            betas: (0.9, beta2),
+            ..RAdamConfig::default()
+        };
+        let rho_inf = c.rho_inf();
+        assert!(
+            (c.rho(1) - 1.0).abs() <= 8.0 * U * rho_inf,
+            "beta2 {beta2}: rho_1 = {}",
+            c.rho(1)
+        );
+        let ts = (1..=20).chain([50, 100, 1000, 10_000]);
+        for t in ts {
+            let (mut power, mut weights, mut moments) = (1.0, 0.0, 0.0);
+            for k in 0..t {
+                weights += power;
+                moments += k as f64 * power;
+                power *= beta2;
+            }
+            let direct = moments / weights;
+            let tf = t as f64;
+            let bt = beta2.powf(tf);
+            let term = tf * bt / (1.0 - bt);
+            let closed = beta2 / (1.0 - beta2) - term;
+            let from_rho = (c.rho(t) - 1.0) / 2.0;
+            let tolerance = U
+                * ((tf + 4.0) * bt / (1.0 - bt) * term
+                    + 4.0 * term
+                    + 4.0 * rho_inf
+                    + (4.0 * tf + 4.0) * direct);
+            assert!(
+                (closed - direct).abs() <= tolerance,
+                "beta2 {beta2}, t {t}: closed form {closed}, direct {direct}"
+            );
+            assert!(
+                (from_rho - direct).abs() <= tolerance,
+                "beta2 {beta2}, t {t}: (rho_t - 1) / 2 = {from_rho}, direct {direct}"
+            );
+        }
+    }
+}

@@ -7,6 +7,7 @@
 use descent::problems::Objective;
 use descent::problems::quadratic::{Quadratic, SplitMix64};
 use descent::second_order::diagonal::{BeckerLeCun, BeckerLeCunConfig};
+use descent::second_order::natural::natural_direction;
 use descent::second_order::newton::{Newton, NewtonConfig};
 use nalgebra::{DMatrix, DVector};
 use num_dual::DualNum;
@@ -212,4 +213,78 @@ fn exercise_newton_4_second_order_backprop() {
     // The dropped term is not negligible here: the residual y - target is of
     // order one.
     assert!((&gauss_newton - &exact).amax() > 1e-3);
+}
+
+/// Exercise 5: on `L(theta) = h theta^2 / 2` the step damped by `delta`,
+/// `-(h + delta)^{-1} h theta`, computed in `y = c theta` and mapped back, is
+/// `-h theta / (h + c^2 delta)`: it agrees with the step in `theta` only when
+/// `c^2 = 1` or `delta = 0`. The damped solve is the crate's
+/// [`natural_direction`] (the solve of `(M + delta I) d = -g` with a given
+/// `delta`; with `M` the Hessian it is the Levenberg–Marquardt step). The
+/// undamped step, from [`Newton::direction`], is `-theta` in both variables.
+///
+/// Tolerance: the solve rounds `h + delta`, its square root and two divisions;
+/// the gradient `h x`, the change of variable (`c theta`, `h / c^2`) and the map
+/// back (`/ c`) add four more, and the predicted value five: fewer than 16
+/// roundings of size `u`, so `16 * 2^-52` relative. The two parametrizations
+/// differ by the relative amount `|c^2 - 1| delta / (h + c^2 delta)`, at least
+/// `0.99 * 1e-3 / 10.001 ~ 9.9e-5` in the cases below, far above that.
+// claim: exercise-newton-5
+#[test]
+fn exercise_newton_5_damping_breaks_affine_invariance() {
+    let damped = |h: f64, x: f64, delta: f64| {
+        natural_direction(
+            &DMatrix::from_element(1, 1, h),
+            &DVector::from_element(1, h * x),
+            delta,
+        )
+        .expect("positive definite")[0]
+    };
+    let close = |a: f64, b: f64| (a - b).abs() <= 16.0 * ULP * b.abs();
+    let mut compared = 0;
+    for h in [0.5, 2.0, 10.0] {
+        for theta in [1.5, -0.3] {
+            for c in [0.1, -1.0, 1.0, 3.0] {
+                for delta in [0.0, 1e-3, 0.5] {
+                    let in_theta = damped(h, theta, delta);
+                    let in_y = damped(h / (c * c), c * theta, delta) / c;
+                    assert!(
+                        close(in_theta, -h * theta / (h + delta)),
+                        "h {h}, theta {theta}, delta {delta}: {in_theta}"
+                    );
+                    assert!(
+                        close(in_y, -h * theta / (h + c * c * delta)),
+                        "h {h}, theta {theta}, c {c}, delta {delta}: {in_y}"
+                    );
+                    if c * c == 1.0 || delta == 0.0 {
+                        assert!(close(in_y, in_theta), "c {c}, delta {delta}");
+                    } else {
+                        let gap = (in_y - in_theta).abs() / in_theta.abs();
+                        assert!(gap > 9e-5, "h {h}, c {c}, delta {delta}: gap {gap}");
+                        compared += 1;
+                    }
+                }
+            }
+        }
+    }
+    assert_eq!(compared, 3 * 2 * 2 * 2);
+    // The crate's Newton takes the undamped step here (h > 0): -theta in theta,
+    // -y in y, the same step once mapped back.
+    let newton = pure_newton();
+    for (h, theta, c) in [(0.5, 1.5, 0.1), (10.0, -0.3, 3.0)] {
+        let one = |v: f64| DVector::from_element(1, v);
+        let d = newton
+            .direction(&one(h * theta), &DMatrix::from_element(1, 1, h))
+            .expect("positive definite");
+        let y = c * theta;
+        let dy = newton
+            .direction(
+                &one(h / (c * c) * y),
+                &DMatrix::from_element(1, 1, h / (c * c)),
+            )
+            .expect("positive definite");
+        assert_eq!(d.lambda, 0.0);
+        assert_eq!(dy.lambda, 0.0);
+        assert!(close(d.p[0], -theta) && close(dy.p[0] / c, -theta));
+    }
 }

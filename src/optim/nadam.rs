@@ -268,7 +268,8 @@ impl<S: Real> Rule<S> for NAdamConfig {
         s.mu_product = k.mu_product;
     }
 
-    // claims: nadam-momentum-schedule, nadam-constant-momentum-is-nesterov-adam, matches-pytorch
+    // claims: nadam-momentum-schedule, nadam-constant-momentum-is-nesterov-adam, matches-pytorch,
+    //     exercise-adam-variants-2
     // ANCHOR: update
     #[inline(always)]
     fn apply(&self, k: &NAdamStep<S>, theta: S, g: S, s: NAdamCoord<S>) -> (S, NAdamCoord<S>) {

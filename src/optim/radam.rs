@@ -190,7 +190,8 @@ pub struct RAdamStep<S> {
     pub decay: Decay<S>,
 }
 
-// claims: radam-rectification-below-one, radam-threshold-five-not-four, exercise-adam-variants-4
+// claims: radam-rectification-below-one, radam-threshold-five-not-four, exercise-adam-variants-3,
+//     exercise-adam-variants-4
 // ANCHOR: rectification
 impl RAdamConfig {
     /// `rho_inf = 2 / (1 - beta2) - 1`, the length of the simple moving average

@@ -9,7 +9,7 @@ use super::*;
 
 // claims: natural-gradient-is-steepest-in-kl, natural-gradient-reparametrization,
 //     empirical-fisher-differs, natural-gradient-cg, kfac-demo-gap, exercise-natural-gradient-2,
-//     exercise-natural-gradient-4
+//     exercise-natural-gradient-4, exercise-newton-5
 // ANCHOR: natural_direction
 /// The damped natural-gradient direction: the solution `d` of
 /// `(F + damping I) d = -grad`, by Cholesky factorization (no inverse formed).
