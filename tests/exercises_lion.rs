@@ -83,3 +83,63 @@ fn lion_moves_minus_eight_eta_per_epoch_on_hintons_sequence() {
     assert!(m_max < 0.1, "{m_max}");
     assert!((-0.0047..=-0.0045).contains(&m_min), "{m_min}");
 }
+
+// claim: exercise-lion-1
+#[test]
+fn a_zero_direction_entry_leaves_its_coordinate_where_it_is() {
+    // Rust's signum is not jnp.sign: it gives 1 at +0 and -1 at -0.
+    assert_eq!(0.0_f64.signum(), 1.0);
+    assert_eq!((-0.0_f64).signum(), -1.0);
+
+    // (1) Zero gradient and zero momentum: c = 0 in coordinate 1 on the first step.
+    let lr = 0.01;
+    let mut opt = lion(lr, (0.9, 0.99));
+    let mut theta = DVector::from_vec(vec![0.3, -0.7, 1.1]);
+    let before = theta.clone();
+    opt.step(&mut theta, &DVector::from_vec(vec![0.5, 0.0, -2.0]))
+        .unwrap();
+    assert_eq!(theta[1].to_bits(), before[1].to_bits(), "c = 0 moved");
+    // The other coordinates move by lr against the sign of c (one rounding each).
+    assert!((theta[0] - (before[0] - lr)).abs() <= U * (before[0].abs() + lr));
+    assert!((theta[2] - (before[2] + lr)).abs() <= U * (before[2].abs() + lr));
+
+    // (2) c = 0 from a nonzero gradient and a nonzero momentum. With b2 = 0 the
+    // momentum after a step is that step's gradient, so g = -1 then g = 1 with
+    // b1 = 1/2 gives c = 0.5 * 1 + 0.5 * (-1) = 0 exactly (every number is a
+    // power of two or a sum of two with the same exponent).
+    let mut opt = lion(lr, (0.5, 0.0));
+    let mut theta = DVector::from_vec(vec![0.25]);
+    opt.step(&mut theta, &DVector::from_vec(vec![-1.0]))
+        .unwrap();
+    assert_eq!(opt.state().unwrap().exp_avg[0], -1.0);
+    let before = theta.clone();
+    opt.step(&mut theta, &DVector::from_vec(vec![1.0])).unwrap();
+    assert_eq!(theta[0].to_bits(), before[0].to_bits(), "c = 0 moved");
+
+    // (3) The step minimizes c.d over the box |d_i| <= lr: with no decay the
+    // crate's step d has c.d = -lr |c|_1, and no corner of the box does better
+    // (the minimum of a linear function over a box is at a corner).
+    let mut opt = lion(lr, (0.9, 0.99));
+    let mut rng = SplitMix64::new(41);
+    let n = 5;
+    let mut theta = DVector::from_fn(n, |_, _| rng.uniform(-1.0, 1.0));
+    for _ in 0..20 {
+        let g = DVector::from_fn(n, |_, _| rng.uniform(-1.0, 1.0));
+        let m = opt.state().map_or(DVector::zeros(n), |s| s.exp_avg.clone());
+        let c = &g * 0.1 + &m * 0.9;
+        let before = theta.clone();
+        opt.step(&mut theta, &g).unwrap();
+        let d = &theta - &before;
+        // Each d_i is -lr sign(c_i) within u (|theta_i| + lr): c.d is -lr |c|_1
+        // within u |c|_1 (max |theta| + lr) plus n u for the dot product.
+        let slack = U * c.lp_norm(1) * (before.amax() + lr + n as f64 * lr);
+        assert!((c.dot(&d) + lr * c.lp_norm(1)).abs() <= slack);
+        for corner in 0..1u32 << n {
+            let e = DVector::from_fn(n, |i, _| if corner >> i & 1 == 1 { lr } else { -lr });
+            assert!(
+                c.dot(&d) <= c.dot(&e) + slack,
+                "corner {corner} beats the step"
+            );
+        }
+    }
+}

@@ -290,3 +290,93 @@ fn exercise_muon_3_transposing_cuts_the_work_not_the_result() {
         assert!(error <= tolerance, "{name}: {error:e}");
     }
 }
+
+/// exercise-muon-2: for `X = U S V^T`, `(X X^T) X = U S^3 V^T`. The crate's
+/// Newton–Schulz computes exactly this product in one step with coefficients
+/// `(a, b, c) = (0, 1, 0)`: `H = 1 G + 0 G G = G`, then `0 X + H X`.
+///
+/// (1) Exact case. `U` is the 4 x 4 Hadamard matrix over 2 (orthogonal, entries
+/// `+-1/2`), `V^T` the 4 x 8 matrix whose rows are those of `U` spread over the
+/// even columns (orthonormal rows, entries `0, +-1/2`), `S = diag(1/2, 3/8,
+/// 1/4, 1/8)`, so `||X||_F^2 = 30/64 < 1` and with `eps = 1` the normalization
+/// divides by 1. Every number on the way is a multiple of a power of two by an
+/// integer of at most 8 bits: the entries of `X` are `(+-4 +- 3 +- 2 +- 1) 2^-5`,
+/// those of `G = U S^2 U^T` are `(+-16 +- 9 +- 4 +- 1) 2^-8`, those of
+/// `G X = U S^3 V^T` are `(+-64 +- 27 +- 8 +- 1) 2^-11` or zero, and the `f32`
+/// partial sums have fewer than 24 bits. So neither bfloat16 nor `f32` rounds
+/// anything, nor does the f64 reference built from the same dyadics: the
+/// tolerance is zero.
+///
+/// (2) Rounded case. A random 3 x 5 `X` with `||X||_F < 1` (and `eps = 1`): the
+/// crate's result against `U S^3 V^T` from an f64 SVD. Each of the three
+/// bfloat16 roundings on the way (of `X`, of `G`, of `G X`; `f32` accumulation
+/// of at most 5 terms adds `5 * 2^-24`, far below) is relative `u_b = 2^-9` per
+/// entry of the absolute-value products, and `X` enters three times: the
+/// error of an entry is at most `(3 + 1 + 1) u_b (1 + u_b)^5 (|X| |X|^T |X|)_ij`,
+/// below `5.1 u_b` of that. The SVD side is backward stable, error of order
+/// `1e-15`, below the `0.1 u_b` of slack.
+// claim: exercise-muon-2
+#[test]
+fn exercise_muon_2_one_step_cubes_the_singular_values() {
+    let config = MuonConfig {
+        ns_coefficients: (0.0, 1.0, 0.0),
+        ns_steps: 1,
+        eps: 1.0,
+        ..MuonConfig::default()
+    };
+    // (1) Exact.
+    let h = DMatrix::from_row_slice(
+        4,
+        4,
+        &[
+            1.0, 1.0, 1.0, 1.0, 1.0, -1.0, 1.0, -1.0, 1.0, 1.0, -1.0, -1.0, 1.0, -1.0, -1.0, 1.0,
+        ],
+    ) * 0.5;
+    let u = h.clone();
+    let vt = DMatrix::from_fn(4, 8, |i, j| if j % 2 == 0 { h[(i, j / 2)] } else { 0.0 });
+    assert_eq!(&u.transpose() * &u, DMatrix::identity(4, 4));
+    assert_eq!(&vt * vt.transpose(), DMatrix::identity(4, 4));
+    let sigma: [f64; 4] = [0.5, 0.375, 0.25, 0.125];
+    let diag = |p: i32| {
+        DMatrix::from_diagonal(&DVector::from_iterator(4, sigma.iter().map(|s| s.powi(p))))
+    };
+    let x = &u * diag(1) * &vt;
+    let want = &u * diag(3) * &vt;
+    let rows: Vec<f64> = (0..4)
+        .flat_map(|i| (0..8).map(move |j| (i, j)))
+        .map(|(i, j)| x[(i, j)])
+        .collect();
+    let got = DMatrix::from_row_slice(4, 8, &orthogonalize(&config, &rows, 4, 8));
+    assert_eq!(got, want, "(X X^T) X is not U S^3 V^T exactly");
+    // Also (X X^T) X computed directly equals it: the identity itself, exact here.
+    assert_eq!(&x * x.transpose() * &x, want);
+
+    // (2) Rounded: a random 3 x 5 matrix, scaled to ||X||_F = 0.9.
+    let (p, q) = (3, 5);
+    let raw = DMatrix::from_row_slice(p, q, &matrix(p, q, 3.0));
+    let x = &raw * (0.9 / raw.norm());
+    let svd = x.clone().svd(true, true);
+    let (u, vt) = (svd.u.unwrap(), svd.v_t.unwrap());
+    let cubed = svd.singular_values.map(|s| s * s * s);
+    let want = &u * DMatrix::from_diagonal(&cubed) * &vt;
+    let rows: Vec<f64> = (0..p)
+        .flat_map(|i| (0..q).map(move |j| (i, j)))
+        .map(|(i, j)| x[(i, j)])
+        .collect();
+    let got = DMatrix::from_row_slice(p, q, &orthogonalize(&config, &rows, p, q));
+    let ax = x.abs();
+    let scale = &ax * ax.transpose() * &ax;
+    let ub = 2f64.powi(-9);
+    for i in 0..p {
+        for j in 0..q {
+            let error = (got[(i, j)] - want[(i, j)]).abs();
+            assert!(
+                error <= 5.2 * ub * scale[(i, j)],
+                "entry ({i}, {j}): {error:e} against {:e}",
+                5.2 * ub * scale[(i, j)]
+            );
+        }
+    }
+    // The identity is not the trivial one: U S V^T differs from U S^3 V^T.
+    assert!((&x - &want).amax() > 0.1);
+}

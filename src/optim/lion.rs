@@ -170,7 +170,7 @@ impl<S: Scalar> Rule<S> for LionConfig {
     }
 
     // claims: lion-matches-optax, lion-moves-every-coordinate-by-lr,
-    //     lion-drifts-on-zero-mean-minibatches, exercise-lion-2, exercise-lion-3
+    //     lion-drifts-on-zero-mean-minibatches, exercise-lion-1, exercise-lion-2, exercise-lion-3
     // ANCHOR: update
     #[inline(always)]
     fn apply(&self, k: &LionStep<S>, theta: S, g: S, m: S) -> (S, S) {

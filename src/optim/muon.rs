@@ -192,7 +192,7 @@ struct Scratch {
 }
 
 // claims: muon-quintic-does-not-converge-to-one, muon-update-ignores-gradient-scale,
-//     muon-matches-pytorch-bfloat16, exercise-muon-3
+//     muon-matches-pytorch-bfloat16, exercise-muon-2, exercise-muon-3
 // ANCHOR: newton_schulz
 /// PyTorch's `_zeropower_via_newtonschulz` on the `rows x cols` matrix `m`
 /// (row-major), in emulated bfloat16; the result, row-major, in `out`.

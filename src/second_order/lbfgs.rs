@@ -367,7 +367,7 @@ fn evaluate<O: Objective>(f: &O, x: &DVector<f64>, maximize: bool) -> Result<Eva
 }
 
 // claims: lbfgs-secant-condition, lbfgs-finite-termination-quadratic, lbfgs-follows-pytorch,
-//     exercise-lbfgs-3, exercise-lbfgs-2
+//     exercise-lbfgs-3, exercise-lbfgs-2, exercise-lbfgs-4
 // ANCHOR: two_loop
 /// The two-loop recursion: `-H g`, where `H` is the inverse-Hessian
 /// approximation built from `gamma I` by one BFGS update per pair `(s_i, y_i)`,
