@@ -4,7 +4,7 @@ use descent::problems::Objective;
 use descent::second_order::kfac::{
     FactorDamping, Mlp, damped_kfac_matrix, demo, kfac_direction, kfac_factors, kfac_matrix,
 };
-use descent::second_order::natural::{Family, Outcome, gradient};
+use descent::second_order::natural::{Family, Model, Outcome, gradient};
 use nalgebra::{DMatrix, DVector};
 
 const U: f64 = f64::EPSILON / 2.0;
@@ -99,4 +99,21 @@ fn exercise_kfac_3_one_step_solves_linear_least_squares() {
     );
     // And it is a real change: the start was far from the solution.
     assert!(g.norm() > 1.0);
+}
+
+/// Exercise 4: the demonstration Fisher's spectrum runs from 0 (to rounding: the
+/// softmax ignores a common shift of the logits) to about 1.02.
+// claim: exercise-kfac-4
+#[test]
+fn exercise_kfac_4_fisher_spectrum() {
+    let (mlp, theta) = demo();
+    let f = mlp.fisher(&theta).unwrap();
+    let e = f.clone().symmetric_eigen().eigenvalues;
+    let (lo, hi) = (e.min(), e.max());
+    // A symmetric eigensolver is backward stable: each eigenvalue is exact for a
+    // matrix within about n u |F| of F (n = 31); 64 n u |F| bounds it.
+    let slack = 64.0 * f.nrows() as f64 * U * f.norm();
+    assert!(lo.abs() <= slack, "smallest eigenvalue {lo:e}");
+    // "About 1.02": within half a unit of the second decimal.
+    assert!((hi - 1.02).abs() <= 0.005, "largest eigenvalue {hi}");
 }

@@ -6,7 +6,7 @@
 
 use descent::optim::{Optimizer, Sgd, SgdConfig};
 use descent::problems::Objective;
-use descent::problems::noisy::NoisyQuadratic;
+use descent::problems::noisy::{Median, NoisyQuadratic};
 use descent::problems::quadratic::SplitMix64;
 use descent::problems::regression::LeastSquares;
 use nalgebra::DVector;
@@ -178,4 +178,58 @@ fn one_over_sqrt_t_converges_anyway() {
     let (m, se) = simulated_second_moment(&f, 2.0, rate, 2000, 1000, 0xf400);
     let v = second_moments(mu, sigma, 2.0, (1..=2000).map(rate));
     assert!((m - v[1999]).abs() <= Z * se, "{m} vs {}", v[1999]);
+}
+
+/// Exercise 5: on `Median` with the constant step `eta = D/(G sqrt T)` from
+/// `theta_0 = 1/2` (on the grid `eta Z`), the last iterate's expected gap settles
+/// at the stationary value `4 eta / 9`: the walk `theta / eta` has the stationary
+/// law `2^-|j| / 3` and the gap there is `|theta| / 3`.
+// claim: exercise-sgd-noise-5
+#[test]
+fn last_iterate_gap_is_four_ninths_eta() {
+    // The stationary law: pi(j) = 2^-|j| / 3 balances the flow j -> j + 1
+    // (probability 1/3 from any j >= 0) against j + 1 -> j (2/3 from j + 1 >= 1),
+    // and symmetrically below 0. Its mean |j| is 4/3.
+    let pi = |j: i64| 0.5f64.powi(j.abs() as i32) / 3.0;
+    let total: f64 = (-60..=60).map(pi).sum();
+    let mean_abs: f64 = (-60..=60).map(|j| pi(j) * j.abs() as f64).sum();
+    // Truncation at |j| = 60 leaves below 2^-55 of the mass; rounding is ~100 u.
+    assert!((total - 1.0).abs() < 1e-14 && (mean_abs - 4.0 / 3.0).abs() < 1e-14);
+    let f = Median;
+    let runs = 4000u64;
+    for k in [4u32, 5] {
+        // D = 1/2, G = 1: eta = 2^-(k+1), T = 4^k.
+        let horizon = 4usize.pow(k);
+        let eta = 0.5 / (horizon as f64).sqrt();
+        let gaps: Vec<f64> = (0..runs)
+            .map(|r| {
+                let mut rng = SplitMix64::new(0xe5_0000 + 1000 * k as u64 + r);
+                let mut opt = Sgd::new(SgdConfig {
+                    lr: eta,
+                    ..SgdConfig::default()
+                })
+                .unwrap();
+                let mut theta = DVector::from_element(1, 0.5);
+                for _ in 0..horizon {
+                    let g = f.sample_gradient(&theta, &mut rng);
+                    opt.step(&mut theta, &g).unwrap();
+                }
+                f.value(&theta) - Median::MIN_VALUE
+            })
+            .collect();
+        let n = runs as f64;
+        let m = gaps.iter().sum::<f64>() / n;
+        let se = (gaps.iter().map(|x| (x - m).powi(2)).sum::<f64>() / (n - 1.0) / n).sqrt();
+        // The walk starts 2^k above 0 and drifts down by 1/3 per step, so it
+        // reaches 0 after about 3 * 2^k steps, a small part of T = 4^k; from
+        // there it forgets its start geometrically. The comparison is against
+        // the stationary value, within Z standard errors of the mean over runs.
+        let want = 4.0 * eta / 9.0;
+        assert!(
+            (m - want).abs() <= Z * se,
+            "T = {horizon}: last-iterate gap {m} vs 4 eta / 9 = {want} (se {se})"
+        );
+        // "As good as the average up to a constant": below the bound eta = DG/sqrt T.
+        assert!(m < eta);
+    }
 }

@@ -922,3 +922,61 @@ proptest::proptest! {
         }
     }
 }
+
+/// Exercise 4 on the noisy quadratic `θ²/2`, `σ = 1`, `θ_0 = 5`: the constant rate
+/// `η = 0.04/1.02` has floor 0.01 and its deterministic part drops below 0.01 at
+/// step 90; with `η_t = 1/(t + 10)` the mean loss first drops below 0.01 at step
+/// 369. Every trajectory is run by the crate's SGD (`noisy_quadratic` with
+/// `σ = 0`, which makes it deterministic); the mean loss of the decaying rate is
+/// assembled from those runs by linearity.
+// claim: exercise-schedules-4
+#[test]
+fn exercise_schedules_4_floor_and_crossings() {
+    use descent::figures::schedules::noisy_quadratic;
+    let (a, theta0, target): (f64, f64, f64) = (1.0, 5.0, 0.01);
+    // The constant rate that puts the floor eta / (2 (2 - eta)) at 0.01.
+    let eta = 0.04 / 1.02;
+    let floor = eta / (2.0 * (2.0 - eta * a));
+    assert!((floor - target).abs() <= 8.0 * U * target, "floor {floor}");
+    assert!((eta - 0.0392).abs() < 5e-5, "eta {eta}");
+    // Its deterministic part (1 - eta)^{2t} 25 / 2, run by the crate's SGD.
+    let det = noisy_quadratic(&|_| eta, a, 0.0, theta0, 100, 1).unwrap();
+    // The crossing is at t = 89.12: step 89 is 1% above 0.01 and step 90 is 7%
+    // below (one step multiplies by (1 - eta)^2 = 0.923), far above rounding.
+    assert!(det[88] > target, "step 89: {}", det[88]);
+    assert!(det[89] < target, "step 90: {}", det[89]);
+
+    // The decaying rate. theta_t = m_t + sum_i h(t, i) xi_i, with m_t the noiseless
+    // run from theta_0 and h(t, i) = -eta_i prod_{j = i+1..t} (1 - eta_j a): the
+    // noiseless run from 1 with the rates shifted by i. So
+    // E[L(theta_t)] = L(m_t) + sum_i eta_i^2 L_i(t - i), L_i the shifted run's loss
+    // from theta = 1 (L_i(0) = 1/2).
+    let steps = 400u64;
+    let rate = |t: u64| 1.0 / (t as f64 + 10.0);
+    let mut mean = noisy_quadratic(&rate, a, 0.0, theta0, steps, 1).unwrap();
+    for i in 1..=steps {
+        let shifted = move |t: u64| rate(t + i);
+        let tail = noisy_quadratic(&shifted, a, 0.0, 1.0, steps - i, 1).unwrap();
+        let w = rate(i) * rate(i);
+        mean[(i - 1) as usize] += w * 0.5;
+        for (k, l) in tail.iter().enumerate() {
+            mean[i as usize + k] += w * l;
+        }
+    }
+    for t in 1..=steps {
+        let tf = t as f64;
+        let closed = (2500.0 + tf) / (2.0 * (tf + 10.0) * (tf + 10.0));
+        // Each term carries at most about 4 t roundings (the run's products and
+        // the squares), all terms are positive: 8 t u relative.
+        let got = mean[(t - 1) as usize];
+        assert!(
+            (got - closed).abs() <= 8.0 * tf * U * closed,
+            "t = {t}: {got} vs {closed}"
+        );
+    }
+    // The crossing: 0.02 (t + 10)^2 = 2500 + t at t = 15 + sqrt(125125) = 368.73.
+    // The loss falls by about 5e-5 per step there, far above rounding.
+    assert!(mean[367] > target, "step 368: {}", mean[367]);
+    assert!(mean[368] < target, "step 369: {}", mean[368]);
+    assert!((15.0 + 125_125f64.sqrt() - 368.73).abs() < 0.005);
+}

@@ -207,7 +207,8 @@ impl Model for Mlp {
         }
         h
     }
-    // claims: kfac-exact-cases, kfac-error-is-factor-covariance, kfac-demo-gap, exercise-kfac-3
+    // claims: kfac-exact-cases, kfac-error-is-factor-covariance, kfac-demo-gap, exercise-kfac-3,
+    //     exercise-kfac-4
     // ANCHOR: exact_fisher
     /// The exact Fisher `(1/N) sum_n J_n' F_out(f_n) J_n = J' (B J)`, with the
     /// output Jacobians `J_n` from dual numbers and `B = blockdiag(F_out(f_n)) / N`.
