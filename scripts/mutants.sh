@@ -108,7 +108,7 @@ report() {
     python3 - "${labels[@]}" <<'EOF'
 import json, sys, collections
 
-print("| run | mutants | caught | missed | unviable | timeout | success (baseline) | mean seconds per mutant |")
+print("| run | mutants | caught | missed | unviable | timeout | seconds per viable mutant | seconds per unviable mutant |")
 print("|---|---:|---:|---:|---:|---:|---:|---:|")
 survivors = []
 totals = collections.Counter()
@@ -119,30 +119,31 @@ for label in sys.argv[1:]:
     except FileNotFoundError:
         continue
     counts = collections.Counter()
-    seconds = []
+    seconds = collections.defaultdict(list)
     for o in data["outcomes"]:
         if o["scenario"] == "Baseline":
             continue
         summary = o["summary"]
         counts[summary] += 1
-        seconds.append(sum(p["duration"] for p in o["phase_results"]))
+        kind = "unviable" if summary == "Unviable" else "viable"
+        seconds[kind].append(sum(p["duration"] for p in o["phase_results"]))
         if summary in ("MissedMutant", "Timeout"):
-            m = o["scenario"]["Mutant"]
-            span = m["span"]["start"]
-            survivors.append((label, summary, f'{m["file"]}:{span["line"]}:{span["column"]}', m.get("name") or m["replacement"]))
-    n = sum(counts.values())
+            survivors.append((label, summary, o["scenario"]["Mutant"]["name"]))
     totals.update(counts)
-    mean = sum(seconds) / len(seconds) if seconds else 0.0
-    print(f'| {label} | {n} | {counts["CaughtMutant"]} | {counts["MissedMutant"]} | {counts["Unviable"]} | {counts["Timeout"]} | {counts["Success"]} | {mean:.0f} |')
+    mean = {k: sum(v) / len(v) for k, v in seconds.items()}
+    n = sum(counts.values())
+    print(f'| {label} | {n} | {counts["CaughtMutant"]} | {counts["MissedMutant"]} | {counts["Unviable"]} '
+          f'| {counts["Timeout"]} | {mean.get("viable", 0):.0f} | {mean.get("unviable", 0):.0f} |')
 viable = totals["CaughtMutant"] + totals["MissedMutant"] + totals["Timeout"]
 if viable:
     print()
-    print(f'Caught {totals["CaughtMutant"]} of {viable} viable mutants ({100 * totals["CaughtMutant"] / viable:.1f}%; a timeout counts as not caught).')
+    print(f'Caught {totals["CaughtMutant"]} of {viable} viable mutants '
+          f'({100 * totals["CaughtMutant"] / viable:.1f}%; a timeout counts as not caught).')
 print()
 print("Survivors (missed or timed out):")
 print()
-for label, summary, where, what in survivors:
-    print(f"- `{where}` ({label}, {summary}): {what}")
+for label, summary, name in survivors:
+    print(f"- `{name}` ({label}, {summary})")
 EOF
 }
 
