@@ -725,3 +725,32 @@ fn adam_eps_forms_paper_constant_eps_hat_differs() {
         }
     }
 }
+
+// ---- the first moment's lerp at w = 1/2 ---------------------------------------
+
+/// PyTorch's CPU `lerp` kernel computes `a + w (b - a)` from `a` when `|w| < 1/2`
+/// and as `b - (b - a)(1 - w)` otherwise, so at exactly `w = 1/2` (Adam's first
+/// moment with `beta1 = 0.5`) it takes the second form. The two forms round
+/// `b - a` once and then land on either side of `(a + b)/2`, so they can differ
+/// by one unit in the last place. The pairs below are ones where they do; the
+/// expected bits are what `torch.Tensor.lerp_(end, 0.5)` returned in float64
+/// (torch 2.15.0, x86-64). `ema(avg, g, 0.5)` is the same lerp with weight
+/// `1 - 0.5`.
+#[test]
+fn lerp_at_one_half_takes_pytorchs_second_form() {
+    use descent::optim::moments::{ema, lerp};
+    let cases: [(u64, u64, u64); 5] = [
+        (0xc01766938372453e, 0x3fb3584f8e1c35de, 0xc00719324539d466),
+        (0x3fb9b0fcca8a188c, 0xc00e924647cbe30c, 0xbffdc4be61779248),
+        (0x3ffc1b4ffbf76c68, 0xbfc11524f53c016c, 0x3fe9f8ab5d4fec3b),
+        (0x4006a2f913802088, 0xbfa4aedac30e6d50, 0x3ff6503da873e6d2),
+        (0x3fb7095d2a5f01ec, 0x3fff1f6e0552b82c, 0x3ff04801ebfc5426),
+    ];
+    for (a, b, torch) in cases {
+        let (a, b) = (f64::from_bits(a), f64::from_bits(b));
+        // The first form differs from PyTorch here: the case is a real test.
+        assert_ne!(0.5f64.mul_add(b - a, a).to_bits(), torch, "{a:e}, {b:e}");
+        assert_eq!(lerp(a, b, 0.5).to_bits(), torch, "lerp({a:e}, {b:e}, 0.5)");
+        assert_eq!(ema(a, b, 0.5).to_bits(), torch, "ema({a:e}, {b:e}, 0.5)");
+    }
+}

@@ -16,6 +16,10 @@ use std::fmt;
 use std::ops::{Add, Div, Mul, Neg, Sub};
 
 use descent::optim::{Optim, Scalar, SgdConfig, WeightDecay};
+use descent::second_order::newton::{
+    Armijo, Damping, Newton, NewtonConfig, NewtonError, NewtonObjective, NewtonScalar,
+};
+use nalgebra::{DMatrix, DVector};
 use num_rational::BigRational;
 use num_traits::{ToPrimitive, Zero};
 use proptest::prelude::*;
@@ -112,6 +116,10 @@ impl Scalar for Q {
         if other < self { other } else { self }
     }
 }
+
+/// Newton's method in rationals: the crate's default solve for a type that is
+/// not `f64`, the square-root-free `LDL'` factorization.
+impl NewtonScalar for Q {}
 
 fn config() -> ProptestConfig {
     ProptestConfig {
@@ -325,6 +333,161 @@ proptest! {
             prop_assert_eq!(&x, &cur, "step {}", t);
         }
     }
+}
+
+/// `f(x) = x'Ax/2 - b'x` in rationals, for Newton's method: value, gradient
+/// `Ax - b` and Hessian `A`, all exact.
+struct RationalQuadratic {
+    a: DMatrix<Q>,
+    b: DVector<Q>,
+}
+
+impl NewtonObjective<Q> for RationalQuadratic {
+    fn dim(&self) -> usize {
+        self.b.len()
+    }
+    fn value(&self, x: &DVector<Q>) -> Q {
+        let n = self.dim();
+        let mut f = Q::int(0);
+        for i in 0..n {
+            for j in 0..n {
+                f = f + Q::ratio(1, 2) * x[i] * self.a[(i, j)] * x[j];
+            }
+            f = f - self.b[i] * x[i];
+        }
+        f
+    }
+    fn value_gradient_hessian(&self, x: &DVector<Q>) -> (Q, DVector<Q>, DMatrix<Q>) {
+        let n = self.dim();
+        let g = DVector::from_fn(n, |i, _| {
+            (0..n).fold(Q::int(0), |acc, j| acc + self.a[(i, j)] * x[j]) - self.b[i]
+        });
+        (self.value(x), g, self.a.clone())
+    }
+}
+
+/// `A = M'M + I` from a matrix `M` of small integers: symmetric positive
+/// definite with integer entries, so every pivot of its factorization is a
+/// positive rational.
+fn spd_from(entries: &[i64], n: usize) -> DMatrix<Q> {
+    let m = |i: usize, j: usize| entries[(i * n + j) % entries.len()];
+    DMatrix::from_fn(n, n, |i, j| {
+        let mtm: i64 = (0..n).map(|k| m(k, i) * m(k, j)).sum();
+        Q::int(mtm + i64::from(i == j))
+    })
+}
+
+/// The determinant by the Leibniz sum over permutations (no elimination, no
+/// division): independent of the factorization under test. Fine for `n <= 5`.
+fn det(a: &DMatrix<Q>) -> Q {
+    fn permutations(rest: &mut Vec<usize>, prefix: &mut Vec<usize>, out: &mut Vec<Vec<usize>>) {
+        if rest.is_empty() {
+            out.push(prefix.clone());
+        }
+        for k in 0..rest.len() {
+            let v = rest.remove(k);
+            prefix.push(v);
+            permutations(rest, prefix, out);
+            prefix.pop();
+            rest.insert(k, v);
+        }
+    }
+    let n = a.nrows();
+    let mut perms = Vec::new();
+    permutations(&mut (0..n).collect(), &mut Vec::new(), &mut perms);
+    perms.iter().fold(Q::int(0), |acc, perm| {
+        // The sign: -1 to the number of inversions.
+        let inversions = (0..n)
+            .flat_map(|i| (i + 1..n).map(move |j| (i, j)))
+            .filter(|&(i, j)| perm[i] > perm[j])
+            .count();
+        let term = (0..n).fold(Q::int(1), |t, i| t * a[(i, perm[i])]);
+        if inversions % 2 == 0 {
+            acc + term
+        } else {
+            acc - term
+        }
+    })
+}
+
+/// `A^{-1} b` by Cramer's rule: `x_i = det(A with column i replaced by b) / det A`.
+fn cramer(a: &DMatrix<Q>, b: &DVector<Q>) -> DVector<Q> {
+    let d = det(a);
+    DVector::from_fn(b.len(), |i, _| {
+        let mut ai = a.clone();
+        ai.set_column(i, b);
+        det(&ai) / d
+    })
+}
+
+proptest! {
+    #![proptest_config(config())]
+
+    /// newton-one-step-quadratic, exactly: the crate's Newton step (its
+    /// direction, its step and, in one case of two, its Armijo test) run in
+    /// rationals on `x'Ax/2 - b'x` with `A = M'M + I` lands on `A^{-1} b`, with
+    /// `==`. The reference is Cramer's rule with Leibniz determinants, which
+    /// shares nothing with the `LDL'` solve inside the step.
+    // claim: newton-one-step-quadratic
+    #[test]
+    fn newton_one_step_quadratic_in_rationals(
+        entries in prop::collection::vec(-6i64..7, 25),
+        rhs in prop::collection::vec(-64i64..64, 5),
+        start in prop::collection::vec(-64i64..64, 5),
+        n in 1usize..6,
+        line_search in any::<bool>(),
+    ) {
+        let a = spd_from(&entries, n);
+        let b = DVector::from_fn(n, |i, _| q16(rhs[i]));
+        let mut x = DVector::from_fn(n, |i, _| q16(start[i]));
+        let f = RationalQuadratic { a: a.clone(), b: b.clone() };
+        let config = NewtonConfig {
+            line_search: line_search.then(Armijo::default),
+            ..NewtonConfig::default()
+        };
+        let newton = Newton::new(config).unwrap();
+        let info = newton.step_in(&f, &mut x).unwrap();
+        let x_star = cramer(&a, &b);
+        prop_assert_eq!(&x, &x_star);
+        prop_assert_eq!(info.lambda, 0.0);
+        if line_search && info.step_length > 0.0 {
+            // The unit step passes Armijo's test on a quadratic (c1 < 1/2), and
+            // the loss it reports is f(x*) exactly.
+            prop_assert_eq!(info.step_length, 1.0);
+            prop_assert_eq!(info.new_loss, Some(f.value(&x_star)));
+        }
+    }
+}
+
+/// In rationals the `LDL'` pivots decide positive definiteness exactly: a
+/// singular positive semidefinite Hessian `M'M` (rank one) has a pivot that is
+/// exactly zero, so the undamped step is refused, and with damping the first
+/// `lambda` is taken.
+#[test]
+fn newton_in_rationals_refuses_a_singular_hessian() {
+    // M = [1 2 3] (one row), so M'M is 3x3 of rank one.
+    let row = [1i64, 2, 3];
+    let h = DMatrix::from_fn(3, 3, |i, j| Q::int(row[i] * row[j]));
+    let g = DVector::from_fn(3, |i, _| Q::int(i as i64 - 1));
+    let refuse = Newton::new(NewtonConfig::default()).unwrap();
+    assert_eq!(
+        refuse.direction_in(&g, &h),
+        Err(NewtonError::NotPositiveDefinite)
+    );
+    let damped = Newton::new(NewtonConfig {
+        damping: Damping::levenberg_marquardt(),
+        ..NewtonConfig::default()
+    })
+    .unwrap();
+    let dir = damped.direction_in(&g, &h).unwrap();
+    assert_eq!(dir.lambda, 1e-3);
+    // (H + lambda I) p = -g, exactly.
+    let lambda = Q::from_f64(1e-3);
+    for i in 0..3 {
+        let row_i = (0..3).fold(Q::int(0), |acc, j| acc + h[(i, j)] * dir.p[j]) + lambda * dir.p[i];
+        assert_eq!(row_i, -g[i], "row {i}");
+    }
+    assert!(dir.slope < Q::int(0));
 }
 
 /// `Q` is a field: a quick check that the arena arithmetic is right, so that a

@@ -566,3 +566,45 @@ fn adamw_prop3_appendix() {
         assert_eq!(main, 15.0 / 16.0);
     }
 }
+
+// ---- a zero coefficient -------------------------------------------------------
+
+/// A zero decay coefficient is no decay, bit for bit, state included, as in
+/// PyTorch (which skips `grad.add(param, alpha=weight_decay)` when
+/// `weight_decay == 0`). It is not a rounding question but a signed-zero one:
+/// adding `0 * theta` to a gradient of `-0.0` gives `+0.0` for `theta >= 0`, and
+/// the momentum buffer keeps that sign from then on (`0.9 (+0) + (-0) = +0`).
+/// Decoupled decay with a zero coefficient multiplies by `1 - lr 0 = 1`, which
+/// is exact for every float, so both forms must leave iterates and buffer
+/// identical to no decay at all.
+#[test]
+fn zero_decay_is_no_decay_bit_for_bit() {
+    let bits = |v: &DVector<f64>| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+    for decay in [WeightDecay::L2(0.0), WeightDecay::Decoupled(0.0)] {
+        let with = SgdConfig {
+            lr: 0.5,
+            momentum: 0.9,
+            weight_decay: decay,
+            ..SgdConfig::default()
+        };
+        let mut a = sgd(with);
+        let mut b = sgd(SgdConfig {
+            weight_decay: WeightDecay::None,
+            ..with
+        });
+        let mut x = DVector::from_vec(vec![1.0, -2.0, 0.0, -0.0, 3.0]);
+        let mut y = x.clone();
+        let g = DVector::from_vec(vec![-0.0, 0.25, -0.0, -0.0, 0.0]);
+        for t in 1..=3 {
+            a.step(&mut x, &g).unwrap();
+            b.step(&mut y, &g).unwrap();
+            assert_eq!(bits(&x), bits(&y), "{decay:?} step {t}: parameters");
+            let buffer = |o: &Sgd| o.state().and_then(|s| s.momentum_buffer.clone()).unwrap();
+            assert_eq!(
+                bits(&buffer(&a)),
+                bits(&buffer(&b)),
+                "{decay:?} step {t}: buffer"
+            );
+        }
+    }
+}

@@ -4,7 +4,7 @@
 //! input: objective f, step s0 (default 1), damping, optional Armijo line search
 //! g, H <- grad f(x), Hess f(x)                    (exact, by dual numbers)
 //! if g = 0: stop (p = 0)
-//! solve H p = -g by Cholesky                      (no inverse is formed)
+//! solve H p = -g by Cholesky (LDL' if exact)      (no inverse is formed)
 //! if H is not positive definite:
 //!     Refuse:              error NotPositiveDefinite
 //!     Levenberg-Marquardt: lambda <- lambda0, lambda0 * factor, ...
@@ -26,11 +26,19 @@
 //! Levenberg-Marquardt damping breaks affine invariance: `lambda I` is not.
 //!
 //! A refused step leaves `x` exactly as it was.
+//!
+//! The method is written once for any [`NewtonScalar`]: the direction, the
+//! damping loop, the step and the Armijo test are generic, and only the solve is
+//! chosen by the type. In `f64` it is nalgebra's Cholesky factorization; the
+//! default, for exact types such as big rationals, is a square-root-free `LDL'`
+//! factorization whose pivots' signs decide positive definiteness. So the same
+//! lines that take a floating-point step take it in exact arithmetic too, where
+//! one step on a quadratic lands on `A^{-1} b` with no rounding at all.
 
 use nalgebra::{Cholesky, DMatrix, DVector};
 
 use crate::error::{HyperError, StepError};
-use crate::optim::hyper;
+use crate::optim::{Scalar, hyper};
 use crate::problems::Objective;
 
 /// The optimizer name used in [`HyperError`]s.
@@ -114,11 +122,12 @@ impl Default for NewtonConfig {
     }
 }
 
-/// A Newton direction and how it was obtained.
+/// A Newton direction and how it was obtained, in the scalar `T` (`f64` unless
+/// said otherwise).
 #[derive(Clone, Debug, PartialEq)]
-pub struct Direction {
+pub struct Direction<T: NewtonScalar = f64> {
     /// The direction `p`, solving `(H + lambda I) p = -g`.
-    pub p: DVector<f64>,
+    pub p: DVector<T>,
     /// The damping used: 0 for the undamped Newton direction.
     pub lambda: f64,
     /// The directional derivative `g.p` as computed (`g.dot(p)`): negative, or
@@ -126,24 +135,24 @@ pub struct Direction {
     /// and `p`, so for gradients near the underflow threshold (entries below
     /// about `1e-154`) this product may round to zero while the direction is
     /// still checked to descend.
-    pub slope: f64,
+    pub slope: T,
 }
 
-/// What a Newton step did.
+/// What a Newton step did, in the scalar `T` (`f64` unless said otherwise).
 #[derive(Clone, Debug, PartialEq)]
-pub struct NewtonStep {
+pub struct NewtonStep<T: NewtonScalar = f64> {
     /// `f(x)` before the step.
-    pub loss: f64,
-    /// `|grad f(x)|` before the step (Euclidean norm).
+    pub loss: T,
+    /// `|grad f(x)|` before the step (Euclidean norm, as an `f64`).
     pub grad_norm: f64,
     /// The damping used: 0 for the undamped Newton direction.
     pub lambda: f64,
     /// The step length `s` taken along `p` (0 when `g = 0`).
     pub step_length: f64,
     /// The directional derivative `g.p`.
-    pub slope: f64,
+    pub slope: T,
     /// `f(x + s p)`, when the line search evaluated it.
-    pub new_loss: Option<f64>,
+    pub new_loss: Option<T>,
 }
 
 /// Why Newton's method refused a step. A refused step leaves `x` unchanged.
@@ -258,12 +267,29 @@ impl Newton {
         &self.config
     }
 
+    /// The (possibly damped) Newton direction for gradient `g` and Hessian `h`,
+    /// in `f64`: [`Newton::direction_in`] with the Cholesky solve.
+    pub fn direction(&self, g: &DVector<f64>, h: &DMatrix<f64>) -> Result<Direction, NewtonError> {
+        self.direction_in(g, h)
+    }
+
+    /// One Newton step on `f` from `x`, in `f64`: [`Newton::step_in`] with the
+    /// Cholesky solve. On error `x` is unchanged.
+    pub fn step<F: Objective>(
+        &self,
+        f: &F,
+        x: &mut DVector<f64>,
+    ) -> Result<NewtonStep, NewtonError> {
+        self.step_in(f, x)
+    }
+
     // claims: newton-minimizes-quadratic-model, newton-one-step-quadratic,
     //     newton-affine-invariance, newton-local-quadratic-convergence,
     //     newton-step-has-units-of-theta, newton-never-ascends, update-units-table,
     //     exercise-newton-2, exercise-newton-3, exercise-newton-4
     // ANCHOR: direction
-    /// The (possibly damped) Newton direction for gradient `g` and Hessian `h`.
+    /// The (possibly damped) Newton direction for gradient `g` and Hessian `h`,
+    /// in any [`NewtonScalar`].
     ///
     /// Only the lower triangle of `h` is read (it is assumed symmetric). For
     /// `g = 0` the direction is zero. Otherwise the returned direction always
@@ -272,7 +298,14 @@ impl Newton {
     /// `p` underflows to zero, the zero direction is returned. Under
     /// [`Damping::Refuse`] a Hessian that is not positive definite gives
     /// [`NewtonError::NotPositiveDefinite`].
-    pub fn direction(&self, g: &DVector<f64>, h: &DMatrix<f64>) -> Result<Direction, NewtonError> {
+    ///
+    /// The damping `lambda` is computed in `f64` (from the configuration) and
+    /// converted once per try with [`Scalar::from_f64`].
+    pub fn direction_in<T: NewtonScalar>(
+        &self,
+        g: &DVector<T>,
+        h: &DMatrix<T>,
+    ) -> Result<Direction<T>, NewtonError> {
         let n = g.len();
         if h.nrows() != n || h.ncols() != n {
             return Err(StepError::LengthMismatch {
@@ -284,22 +317,22 @@ impl Newton {
         }
         finite("grad", g.iter())?;
         finite("hessian", h.iter())?;
-        if g.iter().all(|&v| v == 0.0) {
+        if g.iter().all(|&v| v == T::zero()) {
             return Ok(Direction {
-                p: DVector::zeros(n),
+                p: DVector::from_element(n, T::zero()),
                 lambda: 0.0,
-                slope: 0.0,
+                slope: T::zero(),
             });
         }
         // One workspace for every attempt: the factor, the direction and two
         // scaled copies; no attempt allocates.
         let mut ws = Workspace::new(n);
         // The undamped Newton direction first.
-        let undamped = solve(&mut ws, h, 0.0, g);
+        let undamped = T::solve(&mut ws, h, 0.0, g);
         let zero = |lambda| Direction {
-            p: DVector::zeros(n),
+            p: DVector::from_element(n, T::zero()),
             lambda,
-            slope: 0.0,
+            slope: T::zero(),
         };
         match (self.config.damping, undamped) {
             (_, Solve::Descent(slope)) => Ok(Direction {
@@ -320,7 +353,7 @@ impl Newton {
             ) => {
                 let mut lambda = lambda0;
                 for tries in 1..=max_tries {
-                    match solve(&mut ws, h, lambda, g) {
+                    match T::solve(&mut ws, h, lambda, g) {
                         Solve::Descent(slope) => {
                             return Ok(Direction {
                                 p: ws.p,
@@ -350,16 +383,20 @@ impl Newton {
     /// unchanged.
     ///
     /// The Armijo test allows for rounding in `f`: a trial `x + s p` is accepted
-    /// when `f(x + s p) <= f(x) + c1 s g.p + 4 eps |f(x)|` (`eps = 2^-52`). Without
+    /// when `f(x + s p) <= f(x) + c1 s g.p + 4 eps |f(x)|`, where `eps` is
+    /// [`NewtonScalar::EPSILON`] (`2^-52` in `f64`, 0 in an exact type). Without
     /// the allowance, a step from a point that is already a minimizer to within
     /// rounding could never be accepted (`f` cannot decrease there, and
     /// `c1 s g.p` is below the rounding of `f`); the allowance admits steps that
     /// raise `f` by at most a few units in its last place.
-    pub fn step<F: Objective>(
+    ///
+    /// The step length `s` is computed in `f64` (from the configuration) and
+    /// converted with [`Scalar::from_f64`] where it multiplies `p`.
+    pub fn step_in<T: NewtonScalar, F: NewtonObjective<T>>(
         &self,
         f: &F,
-        x: &mut DVector<f64>,
-    ) -> Result<NewtonStep, NewtonError> {
+        x: &mut DVector<T>,
+    ) -> Result<NewtonStep<T>, NewtonError> {
         if x.len() != f.dim() {
             return Err(StepError::LengthMismatch {
                 what: "x",
@@ -371,8 +408,8 @@ impl Newton {
         finite("x", x.iter())?;
         let (loss, g, h) = f.value_gradient_hessian(x);
         finite("loss", std::iter::once(&loss))?;
-        let dir = self.direction(&g, &h)?;
-        let grad_norm = euclidean_norm(&g);
+        let dir = self.direction_in(&g, &h)?;
+        let grad_norm = T::norm(&g);
         let mut info = NewtonStep {
             loss,
             grad_norm,
@@ -381,14 +418,15 @@ impl Newton {
             slope: dir.slope,
             new_loss: None,
         };
-        if dir.p.iter().all(|&v| v == 0.0) {
+        if dir.p.iter().all(|&v| v == T::zero()) {
             // A stationary point (or a step below the floating-point range).
             return Ok(info);
         }
         let mut s = self.config.step;
         // x + s p, computed into one vector reused by every trial.
         let mut trial = x.clone();
-        let move_to = |trial: &mut DVector<f64>, s: f64| {
+        let move_to = |trial: &mut DVector<T>, s: f64| {
+            let s = T::from_f64(s);
             for ((t, &xi), &pi) in trial.iter_mut().zip(x.iter()).zip(dir.p.iter()) {
                 *t = xi + pi * s;
             }
@@ -406,12 +444,13 @@ impl Newton {
             info.step_length = s;
             return Ok(info);
         };
-        let allowance = 4.0 * f64::EPSILON * loss.abs();
+        let allowance = T::from_f64(4.0 * T::EPSILON) * abs(loss);
         for tries in 1..=ls.max_backtracks.saturating_add(1) {
             move_to(&mut trial, s);
             if trial.iter().all(|v| v.is_finite()) {
                 let new_loss = f.value(&trial);
-                if new_loss.is_finite() && new_loss <= loss + ls.c1 * s * dir.slope + allowance {
+                let sufficient = loss + T::from_f64(ls.c1 * s) * dir.slope + allowance;
+                if new_loss.is_finite() && new_loss <= sufficient {
                     *x = trial;
                     info.step_length = s;
                     info.new_loss = Some(new_loss);
@@ -434,17 +473,92 @@ impl Newton {
     // ANCHOR_END: step
 }
 
+/// A number type Newton's method runs in: a [`Scalar`] with a way to solve
+/// `(H + lambda I) p = -g`.
+///
+/// `f64` solves by nalgebra's Cholesky factorization. Any other type gets the
+/// default, a square-root-free `LDL'` factorization, which is exact in an exact
+/// type; implementing the trait for one is a single line,
+/// `impl NewtonScalar for MyRational {}`.
+pub trait NewtonScalar: Scalar {
+    /// The unit roundoff of the type, as an `f64`: the Armijo test allows
+    /// `4 EPSILON |f(x)|` for rounding in `f`. `f64::EPSILON` for `f64`; the
+    /// default 0 is for exact types, where `f` has no rounding to allow for.
+    const EPSILON: f64 = 0.0;
+
+    /// Solves `(H + lambda I) p = -g` into the workspace and checks that `p` is a
+    /// finite descent direction. Only the lower triangle of `h` is read.
+    fn solve(
+        ws: &mut Workspace<Self>,
+        h: &DMatrix<Self>,
+        lambda: f64,
+        g: &DVector<Self>,
+    ) -> Solve<Self> {
+        solve_ldlt(ws, h, lambda, g)
+    }
+
+    /// The Euclidean norm of `v`, reported as an `f64` (the default converts
+    /// each entry with [`Scalar::to_f64`] and uses [`euclidean_norm`]).
+    fn norm(v: &DVector<Self>) -> f64 {
+        euclidean_norm(&v.map(|x| x.to_f64()))
+    }
+}
+
+impl NewtonScalar for f64 {
+    const EPSILON: f64 = f64::EPSILON;
+
+    fn solve(
+        ws: &mut Workspace<f64>,
+        h: &DMatrix<f64>,
+        lambda: f64,
+        g: &DVector<f64>,
+    ) -> Solve<f64> {
+        solve_cholesky(ws, h, lambda, g)
+    }
+
+    fn norm(v: &DVector<f64>) -> f64 {
+        euclidean_norm(v)
+    }
+}
+
+/// An objective Newton's method can step on, in the scalar `T`: its value, and
+/// its value, gradient and Hessian together. Every [`Objective`] is one in
+/// `f64` (with derivatives by dual numbers); an exact type needs an objective
+/// written for it.
+pub trait NewtonObjective<T: NewtonScalar> {
+    /// The dimension of `x`.
+    fn dim(&self) -> usize;
+    /// `f(x)`.
+    fn value(&self, x: &DVector<T>) -> T;
+    /// `f(x)`, its gradient and its Hessian.
+    fn value_gradient_hessian(&self, x: &DVector<T>) -> (T, DVector<T>, DMatrix<T>);
+}
+
+impl<F: Objective> NewtonObjective<f64> for F {
+    fn dim(&self) -> usize {
+        Objective::dim(self)
+    }
+    fn value(&self, x: &DVector<f64>) -> f64 {
+        Objective::value(self, x)
+    }
+    fn value_gradient_hessian(&self, x: &DVector<f64>) -> (f64, DVector<f64>, DMatrix<f64>) {
+        Objective::value_gradient_hessian(self, x)
+    }
+}
+
 // claims: newton-one-step-quadratic, newton-minimizes-quadratic-model, newton-affine-invariance,
 //     newton-local-quadratic-convergence, newton-step-has-units-of-theta, newton-never-ascends,
 //     exercise-newton-2, exercise-newton-3, exercise-newton-4
 // ANCHOR: solve
-/// The outcome of one Cholesky solve of `(H + lambda I) p = -g`.
-enum Solve {
+/// The outcome of one solve of `(H + lambda I) p = -g`.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Solve<T> {
     /// A finite `p` (in the workspace) with `g.p < 0`, and that slope.
-    Descent(f64),
+    Descent(T),
     /// The factorization failed.
     NotPositiveDefinite,
-    /// The factorization succeeded but `p` is not a finite descent direction.
+    /// The factorization succeeded but `p` is not a finite descent direction;
+    /// the computed `g.p` (NaN when `p` is not finite).
     NotDescent(f64),
     /// The factorization succeeded and every entry of `p` underflowed to zero
     /// (a gradient near the smallest subnormal number).
@@ -454,25 +568,32 @@ enum Solve {
 /// The memory of one Newton direction, allocated once and reused by every
 /// damping attempt: the matrix that is factored in place, the direction, and
 /// the two scaled copies of the descent test.
-struct Workspace {
-    factor: DMatrix<f64>,
-    p: DVector<f64>,
-    g_scaled: DVector<f64>,
-    p_scaled: DVector<f64>,
+pub struct Workspace<T: NewtonScalar> {
+    factor: DMatrix<T>,
+    p: DVector<T>,
+    g_scaled: DVector<T>,
+    p_scaled: DVector<T>,
 }
 
-impl Workspace {
+impl<T: NewtonScalar> Workspace<T> {
     fn new(n: usize) -> Self {
         Workspace {
-            factor: DMatrix::zeros(n, n),
-            p: DVector::zeros(n),
-            g_scaled: DVector::zeros(n),
-            p_scaled: DVector::zeros(n),
+            factor: DMatrix::from_element(n, n, T::zero()),
+            p: DVector::from_element(n, T::zero()),
+            g_scaled: DVector::from_element(n, T::zero()),
+            p_scaled: DVector::from_element(n, T::zero()),
         }
     }
 }
 
-fn solve(ws: &mut Workspace, h: &DMatrix<f64>, lambda: f64, g: &DVector<f64>) -> Solve {
+/// The `f64` solve: nalgebra's Cholesky factorization, with the sign test on
+/// scaled copies.
+fn solve_cholesky(
+    ws: &mut Workspace<f64>,
+    h: &DMatrix<f64>,
+    lambda: f64,
+    g: &DVector<f64>,
+) -> Solve<f64> {
     let n = g.len();
     let mut m = std::mem::replace(&mut ws.factor, DMatrix::zeros(0, 0));
     m.copy_from(h);
@@ -525,6 +646,85 @@ fn solve(ws: &mut Workspace, h: &DMatrix<f64>, lambda: f64, g: &DVector<f64>) ->
 }
 // ANCHOR_END: solve
 
+// ANCHOR: ldlt
+/// The default solve, for exact types: `H + lambda I = L D L'` with `L` unit
+/// lower triangular and `D` diagonal, and no square root. The matrix is positive
+/// definite exactly when every pivot `d_j` is positive, so the factorization
+/// stops at the first pivot that is not. Then `L y = -g`, `D z = y`, `L' p = z`.
+/// The workspace's factor holds `L` below the diagonal and `D` on it.
+fn solve_ldlt<T: NewtonScalar>(
+    ws: &mut Workspace<T>,
+    h: &DMatrix<T>,
+    lambda: f64,
+    g: &DVector<T>,
+) -> Solve<T> {
+    let n = g.len();
+    let lambda = T::from_f64(lambda);
+    let f = &mut ws.factor;
+    for j in 0..n {
+        // d_j = (h_jj + lambda) - sum_{k<j} l_jk^2 d_k
+        let mut d = h[(j, j)] + lambda;
+        for k in 0..j {
+            d = d - f[(j, k)] * f[(j, k)] * f[(k, k)];
+        }
+        // A pivot that is not positive (or NaN, in a floating type) stops it.
+        if d.partial_cmp(&T::zero()) != Some(std::cmp::Ordering::Greater) {
+            return Solve::NotPositiveDefinite;
+        }
+        f[(j, j)] = d;
+        // l_ij = (h_ij - sum_{k<j} l_ik l_jk d_k) / d_j, for i below j
+        for i in j + 1..n {
+            let mut e = h[(i, j)];
+            for k in 0..j {
+                e = e - f[(i, k)] * f[(j, k)] * f[(k, k)];
+            }
+            f[(i, j)] = e / d;
+        }
+    }
+    let p = &mut ws.p;
+    for i in 0..n {
+        // L y = -g, forward
+        let mut y = -g[i];
+        for k in 0..i {
+            y = y - f[(i, k)] * p[k];
+        }
+        p[i] = y;
+    }
+    for i in 0..n {
+        // D z = y
+        p[i] = p[i] / f[(i, i)];
+    }
+    for i in (0..n).rev() {
+        // L' p = z, backward
+        let mut z = p[i];
+        for k in i + 1..n {
+            z = z - f[(k, i)] * p[k];
+        }
+        p[i] = z;
+    }
+    if p.iter().any(|v| !v.is_finite()) {
+        return Solve::NotDescent(f64::NAN);
+    }
+    if p.iter().all(|&v| v == T::zero()) {
+        return Solve::Underflow;
+    }
+    let slope = g
+        .iter()
+        .zip(p.iter())
+        .fold(T::zero(), |acc, (&gi, &pi)| acc + gi * pi);
+    if slope < T::zero() {
+        Solve::Descent(slope)
+    } else {
+        Solve::NotDescent(slope.to_f64())
+    }
+}
+// ANCHOR_END: ldlt
+
+/// `|v|`, from a comparison (the [`Scalar`] trait has no `abs`).
+fn abs<T: Scalar>(v: T) -> T {
+    if v < T::zero() { -v } else { v }
+}
+
 /// The Euclidean norm, computed on a copy scaled by the largest entry so that
 /// squaring neither underflows nor overflows (nalgebra's `norm` returns 0 for a
 /// vector of entries near `1e-170`).
@@ -536,9 +736,9 @@ pub fn euclidean_norm(v: &DVector<f64>) -> f64 {
     s * (v / s).norm()
 }
 
-fn finite<'a>(
+fn finite<'a, T: Scalar>(
     what: &'static str,
-    entries: impl IntoIterator<Item = &'a f64>,
+    entries: impl IntoIterator<Item = &'a T>,
 ) -> Result<(), NewtonError> {
     match entries.into_iter().position(|v| !v.is_finite()) {
         None => Ok(()),
