@@ -265,7 +265,10 @@ impl<R: Rule> WithLanes<<R::State as Buffers>::Coord> for InPlace<'_, R> {
 
 fn fused_step<R: Rule>(rule: &R, state: &mut R::State, params: &mut [f64], grad: &[f64]) {
     let t = state.step() + 1;
-    let k = rule.prepare(t);
+    // As the driver does: `prepare_for` reads running per-step scalars from the
+    // state (NAdam's momentum product), which `prepare(t)` would recompute from
+    // step 1, and `finish` records them.
+    let k = rule.prepare_for(state);
     Arch::new().dispatch(Fused {
         rule,
         k: &k,
@@ -274,6 +277,7 @@ fn fused_step<R: Rule>(rule: &R, state: &mut R::State, params: &mut [f64], grad:
         lanes: state.lanes(),
     });
     state.set_step(t);
+    rule.finish(&k, state);
 }
 
 fn bench_fused<R: Rule>(group: &mut Group<'_>, label: &str, config: R, n: usize) {
