@@ -13,10 +13,10 @@
 //!   `staged-K` moves the bytes of the crate's one-pass design (the same reads,
 //!   plus the parameter backup and the spare buffers written), with one addition
 //!   each: what a step costs at best once it must be able to refuse whole;
-//! - `refusal`: the candidate ways to refuse a step whole, for Adam (see the
-//!   module documentation of `descent::optim`): `staged` (the crate's driver),
-//!   `two-pass` (check everything, then compute again and write), and the two
-//!   floors.
+//! - `refusal`: the two ways the driver can refuse a step whole (see the module
+//!   documentation of `descent::optim` and `Refusal`), `<name>-staged` and
+//!   `<name>-check-first`, for every per-coordinate optimizer at n = 1e5 and
+//!   1e7: the measurements behind each rule's choice.
 //!
 //! Every loop here runs through the same run-time dispatch (pulp) as the crate,
 //! so floors and steps use the same instructions.
@@ -30,8 +30,8 @@ use criterion::{BenchmarkGroup, BenchmarkId, Criterion, criterion_group, criteri
 use descent::optim::{
     AdadeltaConfig, Adafactor, AdafactorConfig, AdagradConfig, AdamConfig, AdamaxConfig, Amsgrad,
     AsgdConfig, Buffers, Lanes, LionConfig, Muon, MuonConfig, NAdamConfig, Optim, Optimizer,
-    RAdamConfig, RmsPropConfig, RpropConfig, Rule, SgdConfig, SparseAdamConfig, Unswitched,
-    WithLanes,
+    RAdamConfig, Refusal, RmsPropConfig, RpropConfig, Rule, SgdConfig, SparseAdamConfig,
+    Unswitched, WithLanes,
 };
 use pulp::{Arch, Simd, WithSimd};
 
@@ -73,7 +73,21 @@ fn rules() -> Vec<(&'static str, usize, Bench)> {
             k,
             Box::new(
                 move |g: &mut Group<'_>, what: &'static str, n: usize| match what {
-                    "step" => bench_step(g, label, config.clone(), n),
+                    "step" => bench_step(g, label, config.clone(), n, None),
+                    "staged" => bench_step(
+                        g,
+                        &format!("{label}-staged"),
+                        config.clone(),
+                        n,
+                        Some(Refusal::Stage),
+                    ),
+                    "check-first" => bench_step(
+                        g,
+                        &format!("{label}-check-first"),
+                        config.clone(),
+                        n,
+                        Some(Refusal::CheckFirst),
+                    ),
                     _ => bench_fused(g, label, config.clone(), n),
                 },
             ),
@@ -163,12 +177,22 @@ fn bench_boxed(group: &mut Group<'_>, label: &str, opt: Box<dyn Optimizer>, n: u
 
 /// Benches the crate's step. The inputs are built the first time criterion calls
 /// the routine (so a filtered run builds only what it times), outside the timing.
-fn bench_step<R: Rule>(group: &mut Group<'_>, label: &str, config: R, n: usize) {
+/// `refusal` overrides the rule's own choice of how to refuse a step whole.
+fn bench_step<R: Rule>(
+    group: &mut Group<'_>,
+    label: &str,
+    config: R,
+    n: usize,
+    refusal: Option<Refusal>,
+) {
     let mut ready = None;
     group.bench_with_input(BenchmarkId::new(label, n), &n, |b, _| {
         let (opt, theta, grad, flipped) = ready.get_or_insert_with(|| {
             let (mut theta, grad, flipped) = inputs(n);
             let mut opt = Optim::new(config.clone()).expect("valid");
+            if let Some(refusal) = refusal {
+                opt.set_refusal(refusal);
+            }
             opt.step_slice(&mut theta, &grad).expect("first step");
             (opt, theta, grad, flipped)
         });
@@ -442,110 +466,17 @@ fn floor(c: &mut Criterion) {
 
 // ---------------------------------------------------------------- refusal candidates
 
-/// Candidate "two passes": a pass that computes every step and checks it, writing
-/// nothing, then a pass that computes again and writes in place.
-struct Check<'a, R: Rule, L> {
-    rule: &'a R,
-    k: &'a R::Step,
-    params: &'a [f64],
-    grad: &'a [f64],
-    lanes: L,
-}
-
-impl<R: Rule, L: Lanes<Coord = <R::State as Buffers>::Coord>> WithSimd for Check<'_, R, L> {
-    type Output = bool;
-    #[inline(always)]
-    fn with_simd<V: Simd>(self, _simd: V) -> bool {
-        let Check {
-            rule,
-            k,
-            params,
-            grad,
-            lanes,
-        } = self;
-        let n = params.len();
-        let lanes = lanes.truncate(n);
-        let pass = CheckPass {
-            rule: rule.clone(),
-            k: *k,
-            params,
-            grad: &grad[..n],
-        };
-        L::unswitch(lanes, None, pass)
-    }
-}
-
-/// The loop of [`Check`], once the lanes are unswitched.
-struct CheckPass<'a, R: Rule> {
-    rule: R,
-    k: R::Step,
-    params: &'a [f64],
-    grad: &'a [f64],
-}
-
-impl<R: Rule> WithLanes<<R::State as Buffers>::Coord> for CheckPass<'_, R> {
-    type Output = bool;
-    #[inline(always)]
-    fn call<L: Lanes<Coord = <R::State as Buffers>::Coord>>(self, lanes: L, _: Option<L>) -> bool {
-        let CheckPass {
-            rule,
-            k,
-            params,
-            grad,
-        } = self;
-        let mut finite = true;
-        for i in 0..params.len() {
-            let g = grad[i];
-            let (next, c) = rule.apply(&k, params[i], g, lanes.get(i));
-            finite &= g.is_finite() & next.is_finite() & R::State::is_finite(&c);
-        }
-        finite
-    }
-}
-
-fn two_pass_step<R: Rule>(rule: &R, state: &mut R::State, params: &mut [f64], grad: &[f64]) {
-    let t = state.step() + 1;
-    let k = rule.prepare(t);
-    let finite = Arch::new().dispatch(Check {
-        rule,
-        k: &k,
-        params,
-        grad,
-        lanes: state.lanes(),
-    });
-    assert!(finite);
-    Arch::new().dispatch(Fused {
-        rule,
-        k: &k,
-        params,
-        grad,
-        lanes: state.lanes(),
-    });
-    state.set_step(t);
-}
-
+/// The crate's two ways to refuse a step whole ([`Refusal`]), for every
+/// per-coordinate optimizer, at a size that fits in the caches and one that
+/// does not: the data behind each rule's choice.
 fn refusal(c: &mut Criterion) {
     for n in [100_000, 10_000_000] {
         let mut group = c.benchmark_group("refusal");
         configure(&mut group, n);
-        let config = AdamConfig::default();
-        bench_step(&mut group, "staged", config, n);
-        bench_fused(&mut group, "in-place-unchecked", config, n);
-        let mut ready = None;
-        group.bench_with_input(BenchmarkId::new("two-pass", n), &n, |b, _| {
-            let (state, theta, grad, flipped) = ready.get_or_insert_with(|| {
-                let (mut theta, grad, flipped) = inputs(n);
-                let mut opt = Optim::new(config).expect("valid");
-                opt.step_slice(&mut theta, &grad).expect("first step");
-                let state = opt.state().expect("state").clone();
-                (state, theta, grad, flipped)
-            });
-            b.iter(|| {
-                two_pass_step(&config, state, black_box(theta), grad);
-                two_pass_step(&config, state, black_box(theta), flipped);
-            })
-        });
-        bench_bytes::<2>(&mut group, n);
+        for (_, _, bench) in rules() {
+            bench(&mut group, "staged", n);
+            bench(&mut group, "check-first", n);
+        }
         group.finish();
     }
 }

@@ -50,7 +50,7 @@ use serde_json::Value;
 use super::adafactor::{Adafactor, AdafactorConfig, AdafactorState};
 use super::muon::{Muon, MuonConfig, MuonState};
 use super::scalar::Scalar;
-use super::{Buffers, Optim, Rule};
+use super::{Buffers, Optim, Refusal, Rule};
 use crate::error::{CheckpointError, HyperError};
 
 impl<S: Scalar, R: Rule<S>> Optim<R, S>
@@ -67,14 +67,20 @@ where
         if let Some(s) = &state {
             check_state(&config, s)?;
         }
-        // The driver's spare copy and parameter backup come with the state (the
-        // driver rebuilds the state when it finds no spare).
-        let backup = vec![S::zero(); state.as_ref().and_then(Buffers::coords).unwrap_or(0)];
+        // A staging driver's spare copy and parameter backup come with the state,
+        // so that the next step allocates nothing; a checking driver needs neither.
+        let (spare, backup) = match (config.refusal(), &state) {
+            (Refusal::Stage, Some(s)) => {
+                (Some(s.clone()), vec![S::zero(); s.coords().unwrap_or(0)])
+            }
+            _ => (None, Vec::new()),
+        };
         Ok(Optim {
             config,
-            spare: state.clone(),
+            spare,
             state,
             backup,
+            refusal: None,
         })
     }
 

@@ -11,37 +11,48 @@
 //!
 //! The driver [`Optim`] runs the rule over all coordinates of plain slices
 //! ([`Optim::step_slice`]; [`Optimizer::step`] takes `DVector`s), so that a step
-//! is either taken whole or refused whole, in one pass over memory:
+//! is either taken whole or refused whole. It checks the lengths and computes
+//! the step's constants ([`Rule::prepare`]), then takes the step one of two ways
+//! ([`Refusal`]), chosen per rule by measurement:
 //!
-//! 1. check the lengths, and compute the step's constants ([`Rule::prepare`]);
-//! 2. one pass: for each coordinate, compute the new parameter and state from the
-//!    old ones, copy the old parameter into a backup, write the new parameter in
-//!    place and the new state into a *spare* copy of the state's buffers, and
-//!    keep a running "all finite" flag (the gradient entry and every result);
-//! 3. if everything was finite, swap the spare with the state (a pointer swap)
-//!    and count the step; otherwise copy the backup back into the parameters,
-//!    leave the state (which was only read) as it was, and name the first
-//!    offending coordinate (a second look, on refused steps only).
+//! - **stage** (the default): one pass. For each coordinate, compute the new
+//!   parameter and state from the old ones, copy the old parameter into a
+//!   backup, write the new parameter in place and the new state into a *spare*
+//!   copy of the state's buffers, and keep a running "all finite" flag (the
+//!   gradient entry and every result). If everything was finite, swap the spare
+//!   with the state (a pointer swap); otherwise copy the backup back into the
+//!   parameters and leave the state, which was only read, as it was.
+//! - **check first**: two passes. The first computes every coordinate's result
+//!   and its finiteness and writes nothing; only if everything was finite does
+//!   the second compute the same results again and write them in place.
 //!
-//! Why this design. Refusing a step whole means knowing every result is finite
-//! before the step is final. Three ways were measured (`cargo bench --bench step
-//! -- refusal`, book chapter "Performance"): compute twice (a checking pass, then
-//! a writing pass), stage as above, or a cheap sufficient pre-check (none exists
-//! for rules in general: a finite input can overflow). Per coordinate of Adam in
-//! `f64`, an in-place step that could not refuse would read parameter, gradient,
-//! `m` and `v` and write three of them back: 56 bytes. The two-pass design reads
-//! 32 more bytes and does all the arithmetic twice. Staging reads and writes the
-//! same 56 bytes plus an 8-byte backup write and the write-allocate reads of the
-//! backup and the spare buffers (up to 24 bytes), but computes once; it was the
-//! faster of the two at every size measured, so it is the driver. Its cost is
-//! memory: a second copy of the state's buffers and one vector of parameters.
+//! Either way, a refused step names the first offending coordinate (a second
+//! look, on refused steps only) and leaves parameters and state bit-identical,
+//! and both ways take the same steps bit for bit.
+//!
+//! Why two ways. Refusing a step whole means knowing every result is finite
+//! before the step is final, and no cheap sufficient pre-check exists for rules
+//! in general (a finite input can overflow). Per coordinate of Adam in `f64`, an
+//! in-place step that could not refuse would read parameter, gradient, `m` and
+//! `v` and write three of them back: 56 bytes. Staging moves those bytes plus an
+//! 8-byte backup write and the write-allocate reads of the backup and the spare
+//! buffers (up to 24 bytes), but computes once; its cost in memory is a second
+//! copy of the state's buffers and of the parameters. Checking first reads the
+//! 32 input bytes once more and computes twice, but writes only in place and
+//! needs no extra memory. A rule whose arithmetic outweighs its bytes (Adam,
+//! RMSprop, AdaGrad) is faster staged; a rule whose arithmetic is trivial (SGD
+//! with or without momentum), whose time is its bytes, is faster checked first
+//! ([`Rule::refusal`]; `cargo bench --bench step -- refusal`, book chapter
+//! "Performance"). [`Optim::set_refusal`] overrides the choice, for example to
+//! save the spare state's memory.
 //!
 //! The loop itself runs on the CPU's vector units with hardware fused
 //! multiply-adds, chosen at run time (module `dispatch`); every path gives the
 //! same bits.
 //!
-//! Nothing is allocated in a step once the state exists (the state, its spare
-//! and the backup are created on the first step, as PyTorch creates its state).
+//! Nothing is allocated in a step once the state exists (the state, and when
+//! staging its spare and the backup, are created on the first step, as PyTorch
+//! creates its state).
 
 use std::fmt::Debug;
 
@@ -360,11 +371,40 @@ pub trait Rule<S: Scalar = f64>: Config {
     fn prepare_for(&self, s: &Self::State) -> Self::Step {
         self.prepare(s.step().saturating_add(1))
     }
+    /// How the driver refuses a step whole for this configuration, unless the
+    /// optimizer was told otherwise ([`Optim::set_refusal`]). The default is
+    /// [`Refusal::Stage`]; a rule whose arithmetic is trivial overrides it with
+    /// [`Refusal::CheckFirst`], chosen by measurement (book chapter
+    /// "Performance").
+    fn refusal(&self) -> Refusal {
+        Refusal::Stage
+    }
     /// Called once a step is taken, with its constants: a rule that keeps running
     /// per-step scalars in its state records them here. The default does nothing.
     fn finish(&self, k: &Self::Step, s: &mut Self::State) {
         let _ = (k, s);
     }
+}
+
+/// How the driver makes sure a step is taken whole or refused whole (see the
+/// module documentation). Both ways give the same bits and the same outcome for
+/// every input; they differ in speed and memory only.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum Refusal {
+    /// One pass: each old parameter is copied to a backup, the new state is
+    /// written into a spare copy of the state's buffers, and the spare replaces
+    /// the state only if every result was finite. Computes each coordinate once;
+    /// costs a second copy of the state and of the parameters. The faster way for
+    /// rules whose arithmetic outweighs their memory traffic (Adam, RMSprop).
+    #[default]
+    Stage,
+    /// Two passes: the first computes every result and writes nothing, the
+    /// second computes them again and writes them in place, and runs only if the
+    /// first found everything finite. Reads the inputs twice and computes twice,
+    /// but writes only in place and needs no extra memory. The faster way for
+    /// rules whose arithmetic is trivial (SGD with or without momentum), whose
+    /// time is their bytes.
+    CheckFirst,
 }
 
 /// A computation over a rule, run by [`Rule::unswitch`] (a generic closure).
@@ -388,6 +428,7 @@ pub struct Optim<R: Rule<S>, S: Scalar = f64> {
     state: Option<R::State>,
     spare: Option<R::State>,
     backup: Vec<S>,
+    refusal: Option<Refusal>,
 }
 
 impl<S: Scalar, R: Rule<S> + PartialEq> PartialEq for Optim<R, S> {
@@ -422,6 +463,7 @@ impl<S: Scalar, R: Rule<S>> Optim<R, S> {
             state: None,
             spare: None,
             backup: Vec::new(),
+            refusal: None,
         })
     }
 
@@ -473,6 +515,25 @@ impl<S: Scalar, R: Rule<S>> Optim<R, S> {
         }
         self.config = candidate;
         Ok(())
+    }
+
+    /// How the next steps are refused whole: the rule's choice
+    /// ([`Rule::refusal`]) unless [`Optim::set_refusal`] chose otherwise.
+    pub fn refusal(&self) -> Refusal {
+        self.refusal.unwrap_or_else(|| self.config.refusal())
+    }
+
+    /// Chooses how the next steps are refused whole. Every choice takes the same
+    /// steps, bit for bit, and refuses the same ones; only speed and memory
+    /// differ ([`Refusal`]). Choosing [`Refusal::CheckFirst`] frees the spare
+    /// state and the parameter backup; choosing [`Refusal::Stage`] again builds
+    /// them on the next step.
+    pub fn set_refusal(&mut self, refusal: Refusal) {
+        self.refusal = Some(refusal);
+        if refusal == Refusal::CheckFirst {
+            self.spare = None;
+            self.backup = Vec::new();
+        }
     }
 
     /// Forgets the state, as if no step had been taken.
@@ -552,16 +613,19 @@ fn step_all<S: Scalar, R: Rule<S>>(
             found: n,
         });
     }
+    let refusal = opt.refusal();
     let Optim {
         config: rule,
         state,
         spare,
         backup,
+        ..
     } = opt;
 
-    // The first step builds the state, its spare and the backup (the only
-    // allocations); they are dropped again if that step is refused.
-    let fresh = state.is_none() || spare.is_none();
+    // The first step builds the state (and, when staging, its spare and the
+    // backup: the only allocations); they are dropped again if that step is
+    // refused.
+    let fresh = state.is_none();
     if fresh && let Some((index, &value)) = grad.iter().enumerate().find(|(_, g)| !g.is_finite()) {
         // Refused before anything is built (later steps find it in the pass).
         return Err(StepError::NonFiniteGradient {
@@ -569,25 +633,31 @@ fn step_all<S: Scalar, R: Rule<S>>(
             value: value.to_f64(),
         });
     }
-    if fresh {
-        let s = rule.init(params);
-        *spare = Some(s.clone());
-        *state = Some(s);
-        *backup = vec![S::zero(); n];
-    }
-    let (Some(s), Some(new)) = (state.as_mut(), spare.as_mut()) else {
-        unreachable!("both were just built")
-    };
-    if backup.len() < n {
-        // Only a state without buffers (plain SGD) accepts a new length.
-        backup.resize(n, S::zero());
-    }
+    let s = state.get_or_insert_with(|| rule.init(params));
     let t = s.step().saturating_add(1);
     let k = rule.prepare_for(s);
 
-    if !dispatch::stage(path, rule, &k, params, backup, grad, s.lanes(), new.lanes()) {
-        // Refused: put the parameters back; the state was only read.
-        params.copy_from_slice(&backup[..n]);
+    let taken = match refusal {
+        Refusal::CheckFirst => dispatch::check_then_write(path, rule, &k, params, grad, s.lanes()),
+        Refusal::Stage => {
+            let new = spare.get_or_insert_with(|| s.clone());
+            if backup.len() < n {
+                // The first step, or a state without buffers (plain SGD), which
+                // accepts a new length.
+                backup.resize(n, S::zero());
+            }
+            let taken =
+                dispatch::stage(path, rule, &k, params, backup, grad, s.lanes(), new.lanes());
+            if taken {
+                std::mem::swap(s, new);
+            } else {
+                // Put the parameters back; the state was only read.
+                params.copy_from_slice(&backup[..n]);
+            }
+            taken
+        }
+    };
+    if !taken {
         let error = first_error(rule, &k, params, grad, &s.lanes());
         if fresh {
             *state = None;
@@ -596,7 +666,6 @@ fn step_all<S: Scalar, R: Rule<S>>(
         }
         return Err(error);
     }
-    std::mem::swap(s, new);
     s.set_step(t);
     rule.finish(&k, s);
     Ok(())

@@ -19,7 +19,7 @@ use nalgebra::DVector;
 
 use super::decay::Decay;
 use super::scalar::Scalar;
-use super::{Buffers, Config, Optim, Rule, WeightDecay, decay, first_non_finite, hyper};
+use super::{Buffers, Config, Optim, Refusal, Rule, WeightDecay, decay, first_non_finite, hyper};
 use crate::error::HyperError;
 
 /// Hyperparameters of SGD, with PyTorch's names and defaults.
@@ -167,6 +167,12 @@ impl<S: Scalar> Rule<S> for SgdConfig {
             step: 0,
             momentum_buffer: (self.momentum != 0.0).then(|| DVector::from_element(n, S::zero())),
         }
+    }
+
+    /// SGD's arithmetic is a few multiply-adds: its time is its bytes, and
+    /// checking first beats staging (book chapter "Performance").
+    fn refusal(&self) -> Refusal {
+        Refusal::CheckFirst
     }
 
     // claims: seed-sgd-update, gd-quadratic-stability, momentum-unrolled, heavy-ball-optimal-rate,
