@@ -11,7 +11,6 @@ use std::path::Path;
 use std::sync::Once;
 
 use nalgebra::DVector;
-use plotters::coord::ranged1d::Ranged;
 use plotters::prelude::*;
 
 use crate::optim::Optimizer;
@@ -19,6 +18,8 @@ use crate::problems::Objective;
 
 mod adam_variants;
 mod adaptive;
+mod chart;
+pub(crate) use chart::lines_with_legend;
 mod first_order;
 mod foundations;
 mod kfac;
@@ -148,36 +149,3 @@ pub(crate) fn colour(k: usize) -> RGBColor {
 
 /// A labelled curve: its legend text and its points.
 pub(crate) type Series<'s, X, Y> = (&'s str, Vec<(X, Y)>);
-
-/// Draws each `(label, points)` series as a coloured line and the legend box, at
-/// `position`: the part every line chart of the book shares.
-pub(crate) fn lines_with_legend<'a, DB, X, Y>(
-    chart: &mut ChartContext<'a, DB, Cartesian2d<X, Y>>,
-    series: Vec<Series<'_, X::ValueType, Y::ValueType>>,
-    position: SeriesLabelPosition,
-    figure: &'static str,
-) -> Result<(), FigureError>
-where
-    DB: DrawingBackend + 'a,
-    X: Ranged,
-    Y: Ranged,
-    X::ValueType: Clone + 'static,
-    Y::ValueType: Clone + 'static,
-{
-    for (k, (label, points)) in series.into_iter().enumerate() {
-        let c = colour(k);
-        chart
-            .draw_series(LineSeries::new(points, c.stroke_width(2)))
-            .map_err(fail(figure))?
-            .label(label)
-            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], c.stroke_width(2)));
-    }
-    chart
-        .configure_series_labels()
-        .label_font((FAMILY, 13))
-        .background_style(WHITE.mix(0.85))
-        .border_style(BLACK)
-        .position(position)
-        .draw()
-        .map_err(fail(figure))
-}
