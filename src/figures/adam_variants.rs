@@ -57,10 +57,7 @@ pub fn asgd_averaging() -> Result<Figure, FigureError> {
     let chart = Chart {
         caption: "ASGD on θ²/2 with unit gradient noise, from θ = 5",
         y_desc: "distance from the minimum",
-        x_numbers: Numbers::Whole,
-        y_numbers: Numbers::Exponent,
-        legend: SeriesLabelPosition::LowerLeft,
-        ..Chart::default()
+        ..Chart::LOG_LOG
     };
     chart.figure(
         NAME,
@@ -102,7 +99,7 @@ pub fn radam_rectification() -> Result<Figure, FigureError> {
         y_numbers: Numbers::OneDecimal,
         legend: SeriesLabelPosition::UpperLeft,
         margin_right: Some(36),
-        ..Chart::default()
+        ..Chart::BOOK
     };
     chart.figure(NAME, (1.0..STEPS as f64).log_scale(), 0.0..1.05, series)
 }

@@ -5,7 +5,7 @@
 use nalgebra::DVector;
 use plotters::prelude::*;
 
-use super::chart::{Chart, Numbers, Text};
+use super::chart::{Chart, Text};
 use super::{Figure, FigureError, fail};
 use crate::optim::{Adagrad, AdagradConfig, Optimizer, RmsProp, RmsPropConfig};
 
@@ -52,15 +52,9 @@ pub fn adaptive_rates() -> Result<Figure, FigureError> {
     let chart = Chart {
         caption: "Effective rate per unit of η for a frequent and a rare coordinate",
         y_desc: "rate / η",
-        x_numbers: Numbers::Whole,
-        y_numbers: Numbers::Exponent,
-        legend: SeriesLabelPosition::LowerLeft,
         size: (720, 440),
-        text: Text {
-            caption: 18,
-            ..Text::BOOK
-        },
-        ..Chart::default()
+        text: Text::LONG_CAPTION,
+        ..Chart::LOG_LOG
     };
     chart.figure(
         NAME,

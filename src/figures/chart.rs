@@ -35,13 +35,14 @@ pub(crate) enum Numbers {
 }
 
 impl Numbers {
-    /// The text of `v`, or `None` when plotters is left to write it.
-    fn write(self, v: f64) -> Option<String> {
+    /// The function that writes a number, or `None` when plotters is left to
+    /// write it.
+    fn writer(self) -> Option<fn(&f64) -> String> {
         match self {
             Numbers::Plain => None,
-            Numbers::Whole => Some(format!("{v:.0}")),
-            Numbers::Exponent => Some(format!("{v:.0e}")),
-            Numbers::OneDecimal => Some(format!("{v:.1}")),
+            Numbers::Whole => Some(|v| format!("{v:.0}")),
+            Numbers::Exponent => Some(|v| format!("{v:.0e}")),
+            Numbers::OneDecimal => Some(|v| format!("{v:.1}")),
         }
     }
 }
@@ -64,9 +65,15 @@ impl Text {
         numbers: 13,
         descriptions: 14,
     };
+    /// The same with a smaller caption, for a caption too long to fit 720 pixels
+    /// at 20.
+    pub const LONG_CAPTION: Text = Text {
+        caption: 18,
+        ..Text::BOOK
+    };
 }
 
-/// What changes from one chart of the book to the next. [`Chart::default`] holds
+/// What changes from one chart of the book to the next. [`Chart::BOOK`] holds
 /// the common choices, so a figure names only what is its own.
 #[derive(Clone, Debug)]
 pub(crate) struct Chart<'a> {
@@ -99,24 +106,48 @@ pub(crate) struct Chart<'a> {
     pub label_areas: (u32, u32),
 }
 
-impl Default for Chart<'_> {
-    fn default() -> Self {
-        Chart {
-            caption: "",
-            x_desc: "step t",
-            y_desc: "",
-            x_numbers: Numbers::Plain,
-            y_numbers: Numbers::Plain,
-            x_labels: None,
-            legend: SeriesLabelPosition::UpperRight,
-            grid: true,
-            size: (720, 420),
-            text: Text::BOOK,
-            margin: 12,
-            margin_right: None,
-            label_areas: (32, 60),
-        }
-    }
+impl Chart<'static> {
+    /// The common choices: a 720 x 420 figure over the step `t`, a light grid,
+    /// numbers as plotters writes them, the legend top right.
+    pub const BOOK: Chart<'static> = Chart {
+        caption: "",
+        x_desc: "step t",
+        y_desc: "",
+        x_numbers: Numbers::Plain,
+        y_numbers: Numbers::Plain,
+        x_labels: None,
+        legend: SeriesLabelPosition::UpperRight,
+        grid: true,
+        size: (720, 420),
+        text: Text::BOOK,
+        margin: 12,
+        margin_right: None,
+        label_areas: (32, 60),
+    };
+    /// For a quantity that falls by powers of ten over thousands of steps, drawn
+    /// on two logarithmic axes: steps written whole, values as powers of ten, and
+    /// the legend bottom left, where the curves have fallen away from.
+    pub const LOG_LOG: Chart<'static> = Chart {
+        x_numbers: Numbers::Whole,
+        y_numbers: Numbers::Exponent,
+        legend: SeriesLabelPosition::LowerLeft,
+        ..Chart::BOOK
+    };
+}
+
+/// The range of an axis, with numbers on it: `lo..hi` for a linear axis,
+/// `(lo..hi).log_scale()` for a logarithmic one. (A name for plotters' bounds,
+/// which every range of `f64` meets.)
+pub(crate) trait Axis:
+    AsRangedCoord<Value = f64, CoordDescType: ValueFormatter<f64>>
+{
+}
+
+impl<R> Axis for R
+where
+    R: AsRangedCoord<Value = f64>,
+    R::CoordDescType: ValueFormatter<f64>,
+{
 }
 
 impl Chart<'_> {
@@ -130,10 +161,8 @@ impl Chart<'_> {
         y: Y,
     ) -> Result<Plot<'b, 's, X::CoordDescType, Y::CoordDescType>, FigureError>
     where
-        X: AsRangedCoord<Value = f64>,
-        Y: AsRangedCoord<Value = f64>,
-        X::CoordDescType: ValueFormatter<f64>,
-        Y::CoordDescType: ValueFormatter<f64>,
+        X: Axis,
+        Y: Axis,
     {
         let mut builder = ChartBuilder::on(area);
         if !self.caption.is_empty() {
@@ -149,9 +178,7 @@ impl Chart<'_> {
             .build_cartesian_2d(x, y)
             .map_err(fail(figure))?;
 
-        let (x_numbers, y_numbers) = (self.x_numbers, self.y_numbers);
-        let write_x = move |v: &f64| x_numbers.write(*v).unwrap_or_default();
-        let write_y = move |v: &f64| y_numbers.write(*v).unwrap_or_default();
+        let (write_x, write_y) = (self.x_numbers.writer(), self.y_numbers.writer());
         let mut mesh = plot.configure_mesh();
         if self.grid {
             mesh.light_line_style(RGBColor(235, 235, 235));
@@ -162,11 +189,11 @@ impl Chart<'_> {
         if let Some(n) = self.x_labels {
             mesh.x_labels(n);
         }
-        if x_numbers != Numbers::Plain {
-            mesh.x_label_formatter(&write_x);
+        if let Some(write) = &write_x {
+            mesh.x_label_formatter(write);
         }
-        if y_numbers != Numbers::Plain {
-            mesh.y_label_formatter(&write_y);
+        if let Some(write) = &write_y {
+            mesh.y_label_formatter(write);
         }
         if !self.x_desc.is_empty() {
             mesh.x_desc(self.x_desc);
@@ -190,10 +217,8 @@ impl Chart<'_> {
         series: Vec<Series<'_, f64, f64>>,
     ) -> Result<Figure, FigureError>
     where
-        X: AsRangedCoord<Value = f64>,
-        Y: AsRangedCoord<Value = f64>,
-        X::CoordDescType: ValueFormatter<f64>,
-        Y::CoordDescType: ValueFormatter<f64>,
+        X: Axis,
+        Y: Axis,
     {
         self.figure_over(figure, x, y, |_| Ok(()), series)
     }
@@ -211,10 +236,8 @@ impl Chart<'_> {
         series: Vec<Series<'_, f64, f64>>,
     ) -> Result<Figure, FigureError>
     where
-        X: AsRangedCoord<Value = f64>,
-        Y: AsRangedCoord<Value = f64>,
-        X::CoordDescType: ValueFormatter<f64>,
-        Y::CoordDescType: ValueFormatter<f64>,
+        X: Axis,
+        Y: Axis,
     {
         svg(figure, self.size, |root| {
             let mut plot = self.on(figure, root, x, y)?;

@@ -19,7 +19,6 @@ use crate::problems::Objective;
 mod adam_variants;
 mod adaptive;
 mod chart;
-pub(crate) use chart::lines_with_legend;
 mod first_order;
 mod foundations;
 mod kfac;

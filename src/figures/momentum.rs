@@ -79,11 +79,8 @@ pub fn momentum_rates() -> Result<Figure, FigureError> {
         y_numbers: Numbers::Exponent,
         legend: SeriesLabelPosition::LowerLeft,
         size: (720, 440),
-        text: Text {
-            caption: 18,
-            ..Text::BOOK
-        },
-        ..Chart::default()
+        text: Text::LONG_CAPTION,
+        ..Chart::BOOK
     };
     chart.figure(NAME, 0.0..steps as f64, (1e-10..1e1).log_scale(), series)
 }

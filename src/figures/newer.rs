@@ -137,7 +137,7 @@ pub fn adafactor_factored() -> Result<Figure, FigureError> {
         y_desc: "largest |V - M| / M (floored at 1e-17)",
         y_numbers: Numbers::Exponent,
         legend: SeriesLabelPosition::MiddleRight,
-        ..Chart::default()
+        ..Chart::BOOK
     };
     chart.figure(NAME, 0.0..steps as f64, (FLOOR..1e2).log_scale(), series)
 }
@@ -168,7 +168,7 @@ pub fn muon_quintic() -> Result<Figure, FigureError> {
         y_desc: "after k steps",
         legend: SeriesLabelPosition::LowerRight,
         label_areas: (32, 52),
-        ..Chart::default()
+        ..Chart::BOOK
     };
     chart.figure(NAME, 0.0..1.2, -0.2..1.6, series)
 }

@@ -77,7 +77,7 @@ pub fn lbfgs_rosenbrock() -> Result<Figure, FigureError> {
         x_desc: "evaluations of loss and gradient (Newton: steps)",
         y_desc: "loss (floored at 1e-20)",
         y_numbers: Numbers::Exponent,
-        ..Chart::default()
+        ..Chart::BOOK
     };
     chart.figure(NAME, 0.0..BUDGET, (FLOOR..1e3).log_scale(), series)
 }

@@ -3,7 +3,7 @@
 use nalgebra::DVector;
 use plotters::prelude::*;
 
-use super::chart::{Chart, Numbers};
+use super::chart::Chart;
 use super::{Figure, FigureError, Series, fail};
 use crate::optim::{Optimizer, Sgd, SgdConfig};
 use crate::problems::quadratic::SplitMix64;
@@ -98,7 +98,7 @@ pub fn schedules() -> Result<Figure, FigureError> {
         caption: "The rate η_t of five PyTorch schedules",
         y_desc: "learning rate η_t",
         label_areas: (32, 56),
-        ..Chart::default()
+        ..Chart::BOOK
     };
     chart.figure(NAME, 0.0..steps as f64, 0.0..0.105, series)
 }
@@ -163,10 +163,7 @@ pub fn robbins_monro() -> Result<Figure, FigureError> {
     let chart = Chart {
         caption: "SGD with gradient noise: constant against decaying rates",
         y_desc: "mean loss over 200 runs",
-        x_numbers: Numbers::Whole,
-        y_numbers: Numbers::Exponent,
-        legend: SeriesLabelPosition::LowerLeft,
-        ..Chart::default()
+        ..Chart::LOG_LOG
     };
     chart.figure(
         NAME,

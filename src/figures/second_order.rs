@@ -79,7 +79,7 @@ pub fn newton_vs_gd() -> Result<Figure, FigureError> {
         y_desc: "loss (floored at 1e-20)",
         y_numbers: Numbers::Exponent,
         legend: SeriesLabelPosition::LowerLeft,
-        ..Chart::default()
+        ..Chart::BOOK
     };
     chart.figure(NAME, 0.0..steps as f64, (FLOOR..1e3).log_scale(), series)
 }
@@ -108,7 +108,7 @@ fn field(
         },
         margin: 8,
         label_areas: (24, 32),
-        ..Chart::default()
+        ..Chart::BOOK
     };
     let mut chart = panel.on(
         NAME,
@@ -268,11 +268,8 @@ pub fn units() -> Result<Figure, FigureError> {
         x_numbers: Numbers::Exponent,
         y_numbers: Numbers::Exponent,
         size: (720, 440),
-        text: Text {
-            caption: 18,
-            ..Text::BOOK
-        },
-        ..Chart::default()
+        text: Text::LONG_CAPTION,
+        ..Chart::BOOK
     };
     chart.figure(
         NAME,

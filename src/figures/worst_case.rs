@@ -64,11 +64,8 @@ pub fn worst_case_rates() -> Result<Figure, FigureError> {
         x_numbers: Numbers::Whole,
         y_numbers: Numbers::Exponent,
         x_labels: Some(STEPS),
-        text: Text {
-            caption: 18,
-            ..Text::BOOK
-        },
-        ..Chart::default()
+        text: Text::LONG_CAPTION,
+        ..Chart::BOOK
     };
     // The PEP values go in first, as circles, so the closed forms lie on top.
     chart.figure_over(
