@@ -5,6 +5,10 @@
 //! figure is a function that returns the SVG text; [`write_all`] writes them into a
 //! folder, and a test fails when a committed figure differs from what the code
 //! draws now.
+//!
+//! The set-up every chart shares (the canvas, the axes and their numbers, the
+//! grid, the coloured lines and the legend) is written once, in `chart.rs`; a
+//! figure says only its caption, axes and data.
 
 use std::fmt;
 use std::path::Path;
