@@ -4,7 +4,8 @@
 use nalgebra::DVector;
 use plotters::prelude::*;
 
-use super::{FAMILY, Figure, FigureError, fail, lines_with_legend};
+use super::chart::{Chart, Numbers};
+use super::{Figure, FigureError, fail};
 use crate::optim::{Asgd, AsgdConfig, Optimizer, RAdamConfig};
 
 /// A deterministic stream of numbers with mean 0 and variance 1 (uniform on
@@ -53,35 +54,17 @@ pub fn asgd_averaging() -> Result<Figure, FigureError> {
         ("|average of θ_102 .. θ_t| (t0 = 100)", average),
         ("1/sqrt(t - t0 - 1)", reference),
     ];
-    let mut svg = String::new();
-    {
-        let root = SVGBackend::with_string(&mut svg, (720, 420)).into_drawing_area();
-        root.fill(&WHITE).map_err(fail(NAME))?;
-        let mut chart = ChartBuilder::on(&root)
-            .caption(
-                "ASGD on θ²/2 with unit gradient noise, from θ = 5",
-                (FAMILY, 20),
-            )
-            .margin(12)
-            .x_label_area_size(32)
-            .y_label_area_size(60)
-            .build_cartesian_2d((1.0..STEPS as f64).log_scale(), (1e-4..10.0).log_scale())
-            .map_err(fail(NAME))?;
-        chart
-            .configure_mesh()
-            .light_line_style(RGBColor(235, 235, 235))
-            .label_style((FAMILY, 13))
-            .x_label_formatter(&|v| format!("{v:.0}"))
-            .y_label_formatter(&|v| format!("{v:.0e}"))
-            .x_desc("step t")
-            .y_desc("distance from the minimum")
-            .axis_desc_style((FAMILY, 14))
-            .draw()
-            .map_err(fail(NAME))?;
-        lines_with_legend(&mut chart, series, SeriesLabelPosition::LowerLeft, NAME)?;
-        root.present().map_err(fail(NAME))?;
-    }
-    Ok(Figure { name: NAME, svg })
+    let chart = Chart {
+        caption: "ASGD on θ²/2 with unit gradient noise, from θ = 5",
+        y_desc: "distance from the minimum",
+        ..Chart::LOG_LOG
+    };
+    chart.figure(
+        NAME,
+        (1.0..STEPS as f64).log_scale(),
+        (1e-4..10.0).log_scale(),
+        series,
+    )
 }
 
 /// RAdam's rectification factor `r_t` against the step, for three values of
@@ -109,34 +92,14 @@ pub fn radam_rectification() -> Result<Figure, FigureError> {
         }
         series.push((label, points));
     }
-    let mut svg = String::new();
-    {
-        let root = SVGBackend::with_string(&mut svg, (720, 420)).into_drawing_area();
-        root.fill(&WHITE).map_err(fail(NAME))?;
-        let mut chart = ChartBuilder::on(&root)
-            .caption(
-                "RAdam's rectification r_t where PyTorch applies it (ρ_t > 5)",
-                (FAMILY, 20),
-            )
-            .margin(12)
-            .margin_right(36)
-            .x_label_area_size(32)
-            .y_label_area_size(60)
-            .build_cartesian_2d((1.0..STEPS as f64).log_scale(), 0.0..1.05)
-            .map_err(fail(NAME))?;
-        chart
-            .configure_mesh()
-            .light_line_style(RGBColor(235, 235, 235))
-            .label_style((FAMILY, 13))
-            .x_label_formatter(&|v| format!("{v:.0}"))
-            .y_label_formatter(&|v| format!("{v:.1}"))
-            .x_desc("step t")
-            .y_desc("rectification factor r_t")
-            .axis_desc_style((FAMILY, 14))
-            .draw()
-            .map_err(fail(NAME))?;
-        lines_with_legend(&mut chart, series, SeriesLabelPosition::UpperLeft, NAME)?;
-        root.present().map_err(fail(NAME))?;
-    }
-    Ok(Figure { name: NAME, svg })
+    let chart = Chart {
+        caption: "RAdam's rectification r_t where PyTorch applies it (ρ_t > 5)",
+        y_desc: "rectification factor r_t",
+        x_numbers: Numbers::Whole,
+        y_numbers: Numbers::OneDecimal,
+        legend: SeriesLabelPosition::UpperLeft,
+        margin_right: Some(36),
+        ..Chart::BOOK
+    };
+    chart.figure(NAME, (1.0..STEPS as f64).log_scale(), 0.0..1.05, series)
 }

@@ -5,7 +5,8 @@
 use nalgebra::DVector;
 use plotters::prelude::*;
 
-use super::{FAMILY, Figure, FigureError, fail, lines_with_legend};
+use super::chart::{Chart, Text};
+use super::{Figure, FigureError, fail};
 use crate::optim::{Adagrad, AdagradConfig, Optimizer, RmsProp, RmsPropConfig};
 
 /// Effective rate divided by the learning rate, `1 / (sqrt(s_t) + eps)` for
@@ -48,33 +49,17 @@ pub fn adaptive_rates() -> Result<Figure, FigureError> {
         ("RMSprop ρ = 0.99, rare coordinate", r1),
     ];
 
-    let mut svg = String::new();
-    {
-        let root = SVGBackend::with_string(&mut svg, (720, 440)).into_drawing_area();
-        root.fill(&WHITE).map_err(fail(NAME))?;
-        let mut chart = ChartBuilder::on(&root)
-            .caption(
-                "Effective rate per unit of η for a frequent and a rare coordinate",
-                (FAMILY, 18),
-            )
-            .margin(12)
-            .x_label_area_size(32)
-            .y_label_area_size(60)
-            .build_cartesian_2d((1.0..steps as f64).log_scale(), (1e-2..2e1).log_scale())
-            .map_err(fail(NAME))?;
-        chart
-            .configure_mesh()
-            .light_line_style(RGBColor(235, 235, 235))
-            .label_style((FAMILY, 13))
-            .x_label_formatter(&|v| format!("{v:.0}"))
-            .y_label_formatter(&|v| format!("{v:.0e}"))
-            .x_desc("step t")
-            .y_desc("rate / η")
-            .axis_desc_style((FAMILY, 14))
-            .draw()
-            .map_err(fail(NAME))?;
-        lines_with_legend(&mut chart, series, SeriesLabelPosition::LowerLeft, NAME)?;
-        root.present().map_err(fail(NAME))?;
-    }
-    Ok(Figure { name: NAME, svg })
+    let chart = Chart {
+        caption: "Effective rate per unit of η for a frequent and a rare coordinate",
+        y_desc: "rate / η",
+        size: (720, 440),
+        text: Text::LONG_CAPTION,
+        ..Chart::LOG_LOG
+    };
+    chart.figure(
+        NAME,
+        (1.0..steps as f64).log_scale(),
+        (1e-2..2e1).log_scale(),
+        series,
+    )
 }

@@ -4,7 +4,8 @@
 use nalgebra::{DVector, SymmetricEigen};
 use plotters::prelude::*;
 
-use super::{FAMILY, Figure, FigureError, colour, fail, lines_with_legend, trajectory};
+use super::chart::Chart;
+use super::{Figure, FigureError, fail, trajectory};
 use crate::optim::{
     Adadelta, AdadeltaConfig, Adagrad, AdagradConfig, Adam, AdamConfig, Amsgrad, Optimizer,
     RmsProp, RmsPropConfig, Rprop, RpropConfig, Sgd, SgdConfig,
@@ -125,62 +126,45 @@ fn paths(
     frame: Frame,
 ) -> Result<Figure, FigureError> {
     let Frame { range, levels } = frame;
-    let mut svg = String::new();
-    {
-        let root = SVGBackend::with_string(&mut svg, (720, 560)).into_drawing_area();
-        root.fill(&WHITE).map_err(fail(figure))?;
-        let ((x_lo, x_hi), (y_lo, y_hi)) = range;
-        let mut chart = ChartBuilder::on(&root)
-            .caption(title, (FAMILY, 20))
-            .margin(12)
-            .x_label_area_size(32)
-            .y_label_area_size(44)
-            .build_cartesian_2d(x_lo..x_hi, y_lo..y_hi)
-            .map_err(fail(figure))?;
-        chart
-            .configure_mesh()
-            .disable_mesh()
-            .label_style((FAMILY, 13))
-            .x_desc("θ₁")
-            .y_desc("θ₂")
-            .axis_desc_style((FAMILY, 14))
-            .draw()
-            .map_err(fail(figure))?;
-        for level in levels {
-            chart
-                .draw_series(LineSeries::new(
-                    level,
-                    RGBColor(200, 200, 200).stroke_width(1),
-                ))
-                .map_err(fail(figure))?;
-        }
-        for (k, (label, mut opt)) in lineup(rates).into_iter().enumerate() {
+    let ((x_lo, x_hi), (y_lo, y_hi)) = range;
+    let series = lineup(rates)
+        .into_iter()
+        .map(|(label, mut opt)| {
             let path = trajectory(opt.as_mut(), f, x0, steps);
-            let points: Vec<(f64, f64)> = path
+            let points = path
                 .iter()
                 .map(|x| (x[0], x[1]))
                 .filter(|(a, b)| a.is_finite() && b.is_finite())
                 .collect();
-            let c = colour(k);
-            chart
-                .draw_series(LineSeries::new(points, c.stroke_width(2)))
-                .map_err(fail(figure))?
-                .label(label)
-                .legend(move |(x, y)| {
-                    PathElement::new(vec![(x, y), (x + 18, y)], c.stroke_width(2))
-                });
-        }
-        chart
-            .configure_series_labels()
-            .label_font((FAMILY, 13))
-            .background_style(WHITE.mix(0.85))
-            .border_style(BLACK)
-            .position(SeriesLabelPosition::UpperRight)
-            .draw()
-            .map_err(fail(figure))?;
-        root.present().map_err(fail(figure))?;
-    }
-    Ok(Figure { name: figure, svg })
+            (label, points)
+        })
+        .collect();
+    let chart = Chart {
+        caption: title,
+        x_desc: "θ₁",
+        y_desc: "θ₂",
+        grid: false,
+        size: (720, 560),
+        label_areas: (32, 44),
+        ..Chart::BOOK
+    };
+    // The level curves go in first, in light grey, under the paths.
+    chart.figure_over(
+        figure,
+        x_lo..x_hi,
+        y_lo..y_hi,
+        |plot| {
+            for level in levels {
+                plot.draw_series(LineSeries::new(
+                    level,
+                    RGBColor(200, 200, 200).stroke_width(1),
+                ))
+                .map_err(fail(figure))?;
+            }
+            Ok(())
+        },
+        series,
+    )
 }
 
 /// Level curves `f = c` of the quadratic `x'Ax/2 - b'x`, as ellipses.
@@ -282,30 +266,14 @@ pub(crate) fn over_steps(
         .iter()
         .flat_map(|(_, s)| s.last().map(|p| p.0))
         .fold(1.0, f64::max);
-    let mut svg = String::new();
-    {
-        let root = SVGBackend::with_string(&mut svg, (720, 420)).into_drawing_area();
-        root.fill(&WHITE).map_err(fail(figure))?;
-        let mut chart = ChartBuilder::on(&root)
-            .caption(title, (FAMILY, 20))
-            .margin(12)
-            .x_label_area_size(32)
-            .y_label_area_size(52)
-            .build_cartesian_2d(0.0..x_hi, y_range.0..y_range.1)
-            .map_err(fail(figure))?;
-        chart
-            .configure_mesh()
-            .light_line_style(RGBColor(235, 235, 235))
-            .label_style((FAMILY, 13))
-            .x_desc("step t")
-            .y_desc(y_desc)
-            .axis_desc_style((FAMILY, 14))
-            .draw()
-            .map_err(fail(figure))?;
-        lines_with_legend(&mut chart, series, SeriesLabelPosition::LowerRight, figure)?;
-        root.present().map_err(fail(figure))?;
-    }
-    Ok(Figure { name: figure, svg })
+    let chart = Chart {
+        caption: title,
+        y_desc,
+        legend: SeriesLabelPosition::LowerRight,
+        label_areas: (32, 52),
+        ..Chart::BOOK
+    };
+    chart.figure(figure, 0.0..x_hi, y_range.0..y_range.1, series)
 }
 
 /// Adam against AMSGrad (the paper's) on Reddi, Kale and Kumar's online problem

@@ -4,72 +4,14 @@
 use nalgebra::{DMatrix, DVector};
 use plotters::prelude::*;
 
-use super::{FAMILY, Figure, FigureError, fail, lines_with_legend};
+use super::chart::Chart;
+use super::{Figure, FigureError, fail};
 use crate::optim::{Optimizer, Sgd, SgdConfig};
 use crate::problems::Objective;
 use crate::problems::noisy::NoisyQuadratic;
 use crate::problems::quadratic::Quadratic;
 use crate::problems::quadratic::SplitMix64;
 use crate::problems::saddle::Saddle;
-
-/// A line chart over the step counter, with a linear or logarithmic y axis.
-fn chart_over_steps(
-    figure: &'static str,
-    title: &str,
-    y_desc: &str,
-    x_range: (f64, f64),
-    y_range: (f64, f64),
-    log: bool,
-    series: Vec<(&'static str, Vec<(f64, f64)>)>,
-) -> Result<Figure, FigureError> {
-    let mut svg = String::new();
-    {
-        let root = SVGBackend::with_string(&mut svg, (720, 420)).into_drawing_area();
-        root.fill(&WHITE).map_err(fail(figure))?;
-        let mut builder = ChartBuilder::on(&root);
-        builder
-            .caption(title, (FAMILY, 20))
-            .margin(12)
-            .x_label_area_size(32)
-            .y_label_area_size(60);
-        if log {
-            let mut chart = builder
-                .build_cartesian_2d(
-                    (x_range.0..x_range.1).log_scale(),
-                    (y_range.0..y_range.1).log_scale(),
-                )
-                .map_err(fail(figure))?;
-            chart
-                .configure_mesh()
-                .light_line_style(RGBColor(235, 235, 235))
-                .label_style((FAMILY, 13))
-                .x_label_formatter(&|x| format!("{x:.0}"))
-                .y_label_formatter(&|y| format!("{y:.0e}"))
-                .x_desc("step t")
-                .y_desc(y_desc)
-                .axis_desc_style((FAMILY, 14))
-                .draw()
-                .map_err(fail(figure))?;
-            lines_with_legend(&mut chart, series, SeriesLabelPosition::LowerLeft, figure)?;
-        } else {
-            let mut chart = builder
-                .build_cartesian_2d(x_range.0..x_range.1, y_range.0..y_range.1)
-                .map_err(fail(figure))?;
-            chart
-                .configure_mesh()
-                .light_line_style(RGBColor(235, 235, 235))
-                .label_style((FAMILY, 13))
-                .x_desc("step t")
-                .y_desc(y_desc)
-                .axis_desc_style((FAMILY, 14))
-                .draw()
-                .map_err(fail(figure))?;
-            lines_with_legend(&mut chart, series, SeriesLabelPosition::UpperRight, figure)?;
-        }
-        root.present().map_err(fail(figure))?;
-    }
-    Ok(Figure { name: figure, svg })
-}
 
 /// Gradient descent on the saddle `x^2/2 + y^2/2 - 2 log cosh y` with `eta = 1/2`
 /// from `(1, y0)`: the loss against the step for several `y0`, and one run
@@ -103,15 +45,12 @@ pub fn saddle_escape() -> Result<Figure, FigureError> {
         ("y₀ = 0", run(0.0, 0.0, 0)?),
         ("y₀ = 0, noise σ = 1e-6", run(0.0, 1e-6, 1)?),
     ];
-    chart_over_steps(
-        NAME,
-        "Gradient descent near a strict saddle (η = 1/2)",
-        "loss L(θ_t)",
-        (0.0, steps as f64),
-        (-0.8, 0.6),
-        false,
-        series,
-    )
+    let chart = Chart {
+        caption: "Gradient descent near a strict saddle (η = 1/2)",
+        y_desc: "loss L(θ_t)",
+        ..Chart::BOOK
+    };
+    chart.figure(NAME, 0.0..steps as f64, -0.8..0.6, series)
 }
 
 /// A step-size schedule: the rate of step `t` (from 1).
@@ -158,13 +97,15 @@ pub fn sgd_noise() -> Result<Figure, FigureError> {
             .collect();
         series.push((label, points));
     }
-    chart_over_steps(
+    let chart = Chart {
+        caption: "SGD on a noisy quadratic: four step-size schedules",
+        y_desc: "mean of L(θ_t) − L* over 100 runs",
+        ..Chart::LOG_LOG
+    };
+    chart.figure(
         NAME,
-        "SGD on a noisy quadratic: four step-size schedules",
-        "mean of L(θ_t) − L* over 100 runs",
-        (1.0, steps as f64),
-        (1e-4, 10.0),
-        true,
+        (1.0..steps as f64).log_scale(),
+        (1e-4..10.0).log_scale(),
         series,
     )
 }
@@ -228,13 +169,15 @@ pub fn gd_rates() -> Result<Figure, FigureError> {
             bound(&|t| 0.99f64.powf(t) * strong0),
         ),
     ];
-    chart_over_steps(
+    let chart = Chart {
+        caption: "Gradient descent with η = 1/ℓ: sublinear and linear rates",
+        y_desc: "L(θ_t) − L*",
+        ..Chart::LOG_LOG
+    };
+    chart.figure(
         NAME,
-        "Gradient descent with η = 1/ℓ: sublinear and linear rates",
-        "L(θ_t) − L*",
-        (1.0, steps as f64),
-        (FLOOR, 10.0),
-        true,
+        (1.0..steps as f64).log_scale(),
+        (FLOOR..10.0).log_scale(),
         series,
     )
 }

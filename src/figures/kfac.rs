@@ -4,7 +4,8 @@
 use nalgebra::{DMatrix, DVector};
 use plotters::prelude::*;
 
-use super::{FAMILY, Figure, FigureError, fail, lines_with_legend};
+use super::chart::{Chart, Numbers, Text, lines_with_legend, svg};
+use super::{FAMILY, Figure, FigureError, fail};
 use crate::second_order::kfac::{FactorDamping, demo, kfac_direction, kfac_factors, metric_angle};
 use crate::second_order::natural::{Model, gradient, natural_direction};
 
@@ -67,10 +68,7 @@ pub fn kfac_angle() -> Result<Figure, FigureError> {
             curve.2.push((delta, m));
         }
     }
-    let mut svg = String::new();
-    {
-        let root = SVGBackend::with_string(&mut svg, (960, 440)).into_drawing_area();
-        root.fill(&WHITE).map_err(fail(NAME))?;
+    svg(NAME, (960, 440), |root| {
         let root = root
             .titled(
                 "Angle to the exact damped natural gradient −(F + δI)⁻¹g, 3-4-3 tanh network",
@@ -79,31 +77,29 @@ pub fn kfac_angle() -> Result<Figure, FigureError> {
             .map_err(fail(NAME))?;
         let panels = root.split_evenly((1, 2));
         let titles = ["Euclidean angle", "angle in the metric F + δI"];
-        for (k, panel) in panels.iter().enumerate() {
+        for (k, area) in panels.iter().enumerate() {
             let series = curves
                 .iter()
                 .map(|(label, e, m)| (*label, if k == 0 { e.clone() } else { m.clone() }))
                 .collect();
-            let mut chart = ChartBuilder::on(panel)
-                .caption(titles[k], (FAMILY, 15))
-                .margin(10)
-                .x_label_area_size(32)
-                .y_label_area_size(44)
-                .build_cartesian_2d((1e-6..1e3).log_scale(), 0.0..90.0)
-                .map_err(fail(NAME))?;
-            chart
-                .configure_mesh()
-                .light_line_style(RGBColor(235, 235, 235))
-                .label_style((FAMILY, 12))
-                .x_label_formatter(&|v| format!("{v:.0e}"))
-                .x_desc("damping δ")
-                .y_desc("degrees")
-                .axis_desc_style((FAMILY, 13))
-                .draw()
-                .map_err(fail(NAME))?;
-            lines_with_legend(&mut chart, series, SeriesLabelPosition::UpperRight, NAME)?;
+            // Two panels side by side: a little less room and smaller text.
+            let panel = Chart {
+                caption: titles[k],
+                x_desc: "damping δ",
+                y_desc: "degrees",
+                x_numbers: Numbers::Exponent,
+                text: Text {
+                    caption: 15,
+                    numbers: 12,
+                    descriptions: 13,
+                },
+                margin: 10,
+                label_areas: (32, 44),
+                ..Chart::BOOK
+            };
+            let mut plot = panel.on(NAME, area, (1e-6..1e3).log_scale(), 0.0..90.0)?;
+            lines_with_legend(&mut plot, series, panel.legend, NAME)?;
         }
-        root.present().map_err(fail(NAME))?;
-    }
-    Ok(Figure { name: NAME, svg })
+        Ok(())
+    })
 }

@@ -5,13 +5,16 @@
 //! figure is a function that returns the SVG text; [`write_all`] writes them into a
 //! folder, and a test fails when a committed figure differs from what the code
 //! draws now.
+//!
+//! The set-up every chart shares (the canvas, the axes and their numbers, the
+//! grid, the coloured lines and the legend) is written once, in `chart.rs`; a
+//! figure says only its caption, axes and data.
 
 use std::fmt;
 use std::path::Path;
 use std::sync::Once;
 
 use nalgebra::DVector;
-use plotters::coord::ranged1d::Ranged;
 use plotters::prelude::*;
 
 use crate::optim::Optimizer;
@@ -19,6 +22,7 @@ use crate::problems::Objective;
 
 mod adam_variants;
 mod adaptive;
+mod chart;
 mod first_order;
 mod foundations;
 mod kfac;
@@ -148,36 +152,3 @@ pub(crate) fn colour(k: usize) -> RGBColor {
 
 /// A labelled curve: its legend text and its points.
 pub(crate) type Series<'s, X, Y> = (&'s str, Vec<(X, Y)>);
-
-/// Draws each `(label, points)` series as a coloured line and the legend box, at
-/// `position`: the part every line chart of the book shares.
-pub(crate) fn lines_with_legend<'a, DB, X, Y>(
-    chart: &mut ChartContext<'a, DB, Cartesian2d<X, Y>>,
-    series: Vec<Series<'_, X::ValueType, Y::ValueType>>,
-    position: SeriesLabelPosition,
-    figure: &'static str,
-) -> Result<(), FigureError>
-where
-    DB: DrawingBackend + 'a,
-    X: Ranged,
-    Y: Ranged,
-    X::ValueType: Clone + 'static,
-    Y::ValueType: Clone + 'static,
-{
-    for (k, (label, points)) in series.into_iter().enumerate() {
-        let c = colour(k);
-        chart
-            .draw_series(LineSeries::new(points, c.stroke_width(2)))
-            .map_err(fail(figure))?
-            .label(label)
-            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], c.stroke_width(2)));
-    }
-    chart
-        .configure_series_labels()
-        .label_font((FAMILY, 13))
-        .background_style(WHITE.mix(0.85))
-        .border_style(BLACK)
-        .position(position)
-        .draw()
-        .map_err(fail(figure))
-}

@@ -5,7 +5,8 @@
 use nalgebra::DVector;
 use plotters::prelude::*;
 
-use super::{FAMILY, Figure, FigureError, fail, lines_with_legend};
+use super::chart::{Chart, Numbers, Text};
+use super::{Figure, FigureError, fail};
 use crate::optim::{Optimizer, Sgd, SgdConfig};
 
 /// Distance to the minimizer over 120 steps on `L(theta) = sum_i lambda_i
@@ -72,32 +73,14 @@ pub fn momentum_rates() -> Result<Figure, FigureError> {
     series.push(("predicted (99/101)ᵗ", predicted((ell - mu) / (ell + mu))));
     series.push(("predicted (9/11)ᵗ", predicted(r)));
 
-    let mut svg = String::new();
-    {
-        let root = SVGBackend::with_string(&mut svg, (720, 440)).into_drawing_area();
-        root.fill(&WHITE).map_err(fail(NAME))?;
-        let mut chart = ChartBuilder::on(&root)
-            .caption(
-                "Distance to the minimum on a quadratic with condition number 100",
-                (FAMILY, 18),
-            )
-            .margin(12)
-            .x_label_area_size(32)
-            .y_label_area_size(60)
-            .build_cartesian_2d(0.0..steps as f64, (1e-10..1e1).log_scale())
-            .map_err(fail(NAME))?;
-        chart
-            .configure_mesh()
-            .light_line_style(RGBColor(235, 235, 235))
-            .label_style((FAMILY, 13))
-            .y_label_formatter(&|v| format!("{v:.0e}"))
-            .x_desc("step t")
-            .y_desc("|θ_t - θ*|")
-            .axis_desc_style((FAMILY, 14))
-            .draw()
-            .map_err(fail(NAME))?;
-        lines_with_legend(&mut chart, series, SeriesLabelPosition::LowerLeft, NAME)?;
-        root.present().map_err(fail(NAME))?;
-    }
-    Ok(Figure { name: NAME, svg })
+    let chart = Chart {
+        caption: "Distance to the minimum on a quadratic with condition number 100",
+        y_desc: "|θ_t - θ*|",
+        y_numbers: Numbers::Exponent,
+        legend: SeriesLabelPosition::LowerLeft,
+        size: (720, 440),
+        text: Text::LONG_CAPTION,
+        ..Chart::BOOK
+    };
+    chart.figure(NAME, 0.0..steps as f64, (1e-10..1e1).log_scale(), series)
 }

@@ -3,8 +3,9 @@
 use nalgebra::DVector;
 use plotters::prelude::*;
 
+use super::chart::{Chart, Numbers};
 use super::first_order::over_steps;
-use super::{FAMILY, Figure, FigureError, fail, lines_with_legend};
+use super::{Figure, FigureError, fail};
 use crate::optim::muon::quintic;
 use crate::optim::{
     Adafactor, AdafactorConfig, Lion, LionConfig, Optimizer, Rprop, RpropConfig, Sgd, SgdConfig,
@@ -131,34 +132,14 @@ pub fn adafactor_factored() -> Result<Figure, FigureError> {
         }
         series.push((label, points));
     }
-    let mut svg = String::new();
-    {
-        let root = SVGBackend::with_string(&mut svg, (720, 420)).into_drawing_area();
-        root.fill(&WHITE).map_err(fail(NAME))?;
-        let mut chart = ChartBuilder::on(&root)
-            .caption(
-                "Adafactor's rank-one V against the full average M of g²",
-                (FAMILY, 20),
-            )
-            .margin(12)
-            .x_label_area_size(32)
-            .y_label_area_size(60)
-            .build_cartesian_2d(0.0..steps as f64, (FLOOR..1e2).log_scale())
-            .map_err(fail(NAME))?;
-        chart
-            .configure_mesh()
-            .light_line_style(RGBColor(235, 235, 235))
-            .label_style((FAMILY, 13))
-            .y_label_formatter(&|v| format!("{v:.0e}"))
-            .x_desc("step t")
-            .y_desc("largest |V - M| / M (floored at 1e-17)")
-            .axis_desc_style((FAMILY, 14))
-            .draw()
-            .map_err(fail(NAME))?;
-        lines_with_legend(&mut chart, series, SeriesLabelPosition::MiddleRight, NAME)?;
-        root.present().map_err(fail(NAME))?;
-    }
-    Ok(Figure { name: NAME, svg })
+    let chart = Chart {
+        caption: "Adafactor's rank-one V against the full average M of g²",
+        y_desc: "largest |V - M| / M (floored at 1e-17)",
+        y_numbers: Numbers::Exponent,
+        legend: SeriesLabelPosition::MiddleRight,
+        ..Chart::BOOK
+    };
+    chart.figure(NAME, 0.0..steps as f64, (FLOOR..1e2).log_scale(), series)
 }
 
 /// What Newton–Schulz does to one singular value: `s -> p^k(s)` for PyTorch's
@@ -181,31 +162,13 @@ pub fn muon_quintic() -> Result<Figure, FigureError> {
         ("cubic 1.5s - 0.5s³, 5 steps", curve(cubic, 5)),
         ("the target: 1", vec![(0.0, 1.0), (1.2, 1.0)]),
     ];
-    let mut svg = String::new();
-    {
-        let root = SVGBackend::with_string(&mut svg, (720, 420)).into_drawing_area();
-        root.fill(&WHITE).map_err(fail(NAME))?;
-        let mut chart = ChartBuilder::on(&root)
-            .caption(
-                "Newton–Schulz on one singular value s (after normalization, s ≤ 1)",
-                (FAMILY, 20),
-            )
-            .margin(12)
-            .x_label_area_size(32)
-            .y_label_area_size(52)
-            .build_cartesian_2d(0.0..1.2, -0.2..1.6)
-            .map_err(fail(NAME))?;
-        chart
-            .configure_mesh()
-            .light_line_style(RGBColor(235, 235, 235))
-            .label_style((FAMILY, 13))
-            .x_desc("singular value s of X₀ = M / ‖M‖_F")
-            .y_desc("after k steps")
-            .axis_desc_style((FAMILY, 14))
-            .draw()
-            .map_err(fail(NAME))?;
-        lines_with_legend(&mut chart, series, SeriesLabelPosition::LowerRight, NAME)?;
-        root.present().map_err(fail(NAME))?;
-    }
-    Ok(Figure { name: NAME, svg })
+    let chart = Chart {
+        caption: "Newton–Schulz on one singular value s (after normalization, s ≤ 1)",
+        x_desc: "singular value s of X₀ = M / ‖M‖_F",
+        y_desc: "after k steps",
+        legend: SeriesLabelPosition::LowerRight,
+        label_areas: (32, 52),
+        ..Chart::BOOK
+    };
+    chart.figure(NAME, 0.0..1.2, -0.2..1.6, series)
 }

@@ -4,7 +4,8 @@
 use nalgebra::DVector;
 use plotters::prelude::*;
 
-use super::{FAMILY, Figure, FigureError, fail, lines_with_legend};
+use super::chart::{Chart, Numbers};
+use super::{Figure, FigureError, fail};
 use crate::problems::Objective;
 use crate::problems::rosenbrock::Rosenbrock;
 use crate::second_order::lbfgs::{Lbfgs, LbfgsConfig, LineSearch};
@@ -71,32 +72,12 @@ pub fn lbfgs_rosenbrock() -> Result<Figure, FigureError> {
     }
     series.push(("gradient descent, step 1e-3", points));
 
-    let mut svg = String::new();
-    {
-        let root = SVGBackend::with_string(&mut svg, (720, 420)).into_drawing_area();
-        root.fill(&WHITE).map_err(fail(NAME))?;
-        let mut chart = ChartBuilder::on(&root)
-            .caption(
-                "Rosenbrock from (-1.2, 1): loss against evaluations",
-                (FAMILY, 20),
-            )
-            .margin(12)
-            .x_label_area_size(32)
-            .y_label_area_size(60)
-            .build_cartesian_2d(0.0..BUDGET, (FLOOR..1e3).log_scale())
-            .map_err(fail(NAME))?;
-        chart
-            .configure_mesh()
-            .light_line_style(RGBColor(235, 235, 235))
-            .label_style((FAMILY, 13))
-            .y_label_formatter(&|v| format!("{v:.0e}"))
-            .x_desc("evaluations of loss and gradient (Newton: steps)")
-            .y_desc("loss (floored at 1e-20)")
-            .axis_desc_style((FAMILY, 14))
-            .draw()
-            .map_err(fail(NAME))?;
-        lines_with_legend(&mut chart, series, SeriesLabelPosition::UpperRight, NAME)?;
-        root.present().map_err(fail(NAME))?;
-    }
-    Ok(Figure { name: NAME, svg })
+    let chart = Chart {
+        caption: "Rosenbrock from (-1.2, 1): loss against evaluations",
+        x_desc: "evaluations of loss and gradient (Newton: steps)",
+        y_desc: "loss (floored at 1e-20)",
+        y_numbers: Numbers::Exponent,
+        ..Chart::BOOK
+    };
+    chart.figure(NAME, 0.0..BUDGET, (FLOOR..1e3).log_scale(), series)
 }

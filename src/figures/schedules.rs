@@ -3,7 +3,8 @@
 use nalgebra::DVector;
 use plotters::prelude::*;
 
-use super::{FAMILY, Figure, FigureError, Series, fail, lines_with_legend};
+use super::chart::Chart;
+use super::{Figure, FigureError, Series, fail};
 use crate::optim::{Optimizer, Sgd, SgdConfig};
 use crate::problems::quadratic::SplitMix64;
 use crate::schedule::{
@@ -93,30 +94,13 @@ pub fn schedules() -> Result<Figure, FigureError> {
             )?,
         ),
     ];
-    let mut svg = String::new();
-    {
-        let root = SVGBackend::with_string(&mut svg, (720, 420)).into_drawing_area();
-        root.fill(&WHITE).map_err(fail(NAME))?;
-        let mut chart = ChartBuilder::on(&root)
-            .caption("The rate η_t of five PyTorch schedules", (FAMILY, 20))
-            .margin(12)
-            .x_label_area_size(32)
-            .y_label_area_size(56)
-            .build_cartesian_2d(0.0..steps as f64, 0.0..0.105)
-            .map_err(fail(NAME))?;
-        chart
-            .configure_mesh()
-            .light_line_style(RGBColor(235, 235, 235))
-            .label_style((FAMILY, 13))
-            .x_desc("step t")
-            .y_desc("learning rate η_t")
-            .axis_desc_style((FAMILY, 14))
-            .draw()
-            .map_err(fail(NAME))?;
-        lines_with_legend(&mut chart, series, SeriesLabelPosition::UpperRight, NAME)?;
-        root.present().map_err(fail(NAME))?;
-    }
-    Ok(Figure { name: NAME, svg })
+    let chart = Chart {
+        caption: "The rate η_t of five PyTorch schedules",
+        y_desc: "learning rate η_t",
+        label_areas: (32, 56),
+        ..Chart::BOOK
+    };
+    chart.figure(NAME, 0.0..steps as f64, 0.0..0.105, series)
 }
 
 // ANCHOR: noisy_quadratic
@@ -176,33 +160,15 @@ pub fn robbins_monro() -> Result<Figure, FigureError> {
             .collect();
         series.push((*label, points));
     }
-    let mut svg = String::new();
-    {
-        let root = SVGBackend::with_string(&mut svg, (720, 420)).into_drawing_area();
-        root.fill(&WHITE).map_err(fail(NAME))?;
-        let mut chart = ChartBuilder::on(&root)
-            .caption(
-                "SGD with gradient noise: constant against decaying rates",
-                (FAMILY, 20),
-            )
-            .margin(12)
-            .x_label_area_size(32)
-            .y_label_area_size(60)
-            .build_cartesian_2d((1.0..steps as f64).log_scale(), (1e-4..20.0).log_scale())
-            .map_err(fail(NAME))?;
-        chart
-            .configure_mesh()
-            .light_line_style(RGBColor(235, 235, 235))
-            .label_style((FAMILY, 13))
-            .y_label_formatter(&|v| format!("{v:.0e}"))
-            .x_label_formatter(&|v| format!("{v:.0}"))
-            .x_desc("step t")
-            .y_desc("mean loss over 200 runs")
-            .axis_desc_style((FAMILY, 14))
-            .draw()
-            .map_err(fail(NAME))?;
-        lines_with_legend(&mut chart, series, SeriesLabelPosition::LowerLeft, NAME)?;
-        root.present().map_err(fail(NAME))?;
-    }
-    Ok(Figure { name: NAME, svg })
+    let chart = Chart {
+        caption: "SGD with gradient noise: constant against decaying rates",
+        y_desc: "mean loss over 200 runs",
+        ..Chart::LOG_LOG
+    };
+    chart.figure(
+        NAME,
+        (1.0..steps as f64).log_scale(),
+        (1e-4..20.0).log_scale(),
+        series,
+    )
 }

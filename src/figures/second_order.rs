@@ -6,7 +6,8 @@ use nalgebra::DVector;
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
-use super::{FAMILY, Figure, FigureError, colour, fail, lines_with_legend, trajectory};
+use super::chart::{Chart, Numbers, Text, svg};
+use super::{Figure, FigureError, colour, fail, trajectory};
 use crate::optim::{Adadelta, AdadeltaConfig, Adam, AdamConfig, Optimizer, Sgd, SgdConfig};
 use crate::problems::Objective;
 use crate::problems::regression::LeastSquares;
@@ -73,31 +74,14 @@ pub fn newton_vs_gd() -> Result<Figure, FigureError> {
         series.push((label, points));
     }
 
-    let mut svg = String::new();
-    {
-        let root = SVGBackend::with_string(&mut svg, (720, 420)).into_drawing_area();
-        root.fill(&WHITE).map_err(fail(NAME))?;
-        let mut chart = ChartBuilder::on(&root)
-            .caption("Rosenbrock from (-1.5, 2): loss against step", (FAMILY, 20))
-            .margin(12)
-            .x_label_area_size(32)
-            .y_label_area_size(60)
-            .build_cartesian_2d(0.0..steps as f64, (FLOOR..1e3).log_scale())
-            .map_err(fail(NAME))?;
-        chart
-            .configure_mesh()
-            .light_line_style(RGBColor(235, 235, 235))
-            .label_style((FAMILY, 13))
-            .y_label_formatter(&|v| format!("{v:.0e}"))
-            .x_desc("step t")
-            .y_desc("loss (floored at 1e-20)")
-            .axis_desc_style((FAMILY, 14))
-            .draw()
-            .map_err(fail(NAME))?;
-        lines_with_legend(&mut chart, series, SeriesLabelPosition::LowerLeft, NAME)?;
-        root.present().map_err(fail(NAME))?;
-    }
-    Ok(Figure { name: NAME, svg })
+    let chart = Chart {
+        caption: "Rosenbrock from (-1.5, 2): loss against step",
+        y_desc: "loss (floored at 1e-20)",
+        y_numbers: Numbers::Exponent,
+        legend: SeriesLabelPosition::LowerLeft,
+        ..Chart::BOOK
+    };
+    chart.figure(NAME, 0.0..steps as f64, (FLOOR..1e3).log_scale(), series)
 }
 
 /// One panel of the vector-field figure: arrows of `direction(theta)` on a grid,
@@ -112,19 +96,26 @@ fn field(
     const NAME: &str = "fisher-fields";
     let half = 2.0;
     let (cx, cy) = (centre[0], centre[1]);
-    let mut chart = ChartBuilder::on(area)
-        .caption(title, (FAMILY, 16))
-        .margin(8)
-        .x_label_area_size(24)
-        .y_label_area_size(32)
-        .build_cartesian_2d((cx - half)..(cx + half), (cy - half)..(cy + half))
-        .map_err(fail(NAME))?;
-    chart
-        .configure_mesh()
-        .disable_mesh()
-        .label_style((FAMILY, 11))
-        .draw()
-        .map_err(fail(NAME))?;
+    // A small panel: smaller text, no grid, no axis descriptions.
+    let panel = Chart {
+        caption: title,
+        x_desc: "",
+        grid: false,
+        text: Text {
+            caption: 16,
+            numbers: 11,
+            ..Text::BOOK
+        },
+        margin: 8,
+        label_areas: (24, 32),
+        ..Chart::BOOK
+    };
+    let mut chart = panel.on(
+        NAME,
+        area,
+        (cx - half)..(cx + half),
+        (cy - half)..(cy + half),
+    )?;
     let c = colour(k);
     let cells = 9;
     let spacing = 2.0 * half / cells as f64;
@@ -191,10 +182,7 @@ pub fn fisher_fields() -> Result<Figure, FigureError> {
         natural_direction(&f, &model.gradient(t), 1e-12).ok()
     };
 
-    let mut svg = String::new();
-    {
-        let root = SVGBackend::with_string(&mut svg, (960, 360)).into_drawing_area();
-        root.fill(&WHITE).map_err(fail(NAME))?;
+    svg(NAME, (960, 360), |root| {
         let panels = root.split_evenly((1, 3));
         field(&panels[0], "-gradient", &optimum, 0, &gradient)?;
         field(
@@ -210,10 +198,8 @@ pub fn fisher_fields() -> Result<Figure, FigureError> {
             &optimum,
             3,
             &empirical,
-        )?;
-        root.present().map_err(fail(NAME))?;
-    }
-    Ok(Figure { name: NAME, svg })
+        )
+    })
 }
 
 /// The units experiment: measure the parameter of `f(x) = (x - 3)^2 / 2` in units
@@ -275,33 +261,20 @@ pub fn units() -> Result<Figure, FigureError> {
         .collect();
     series.push(("Newton", newton));
 
-    let mut svg = String::new();
-    {
-        let root = SVGBackend::with_string(&mut svg, (720, 440)).into_drawing_area();
-        root.fill(&WHITE).map_err(fail(NAME))?;
-        let mut chart = ChartBuilder::on(&root)
-            .caption(
-                "First step in the original units when the parameter is measured as y = cθ",
-                (FAMILY, 18),
-            )
-            .margin(12)
-            .x_label_area_size(32)
-            .y_label_area_size(60)
-            .build_cartesian_2d((1e-3..1e5).log_scale(), (1e-12..1e7).log_scale())
-            .map_err(fail(NAME))?;
-        chart
-            .configure_mesh()
-            .light_line_style(RGBColor(235, 235, 235))
-            .label_style((FAMILY, 13))
-            .x_label_formatter(&|v| format!("{v:.0e}"))
-            .y_label_formatter(&|v| format!("{v:.0e}"))
-            .x_desc("unit factor c")
-            .y_desc("|θ₁ − θ₀|")
-            .axis_desc_style((FAMILY, 14))
-            .draw()
-            .map_err(fail(NAME))?;
-        lines_with_legend(&mut chart, series, SeriesLabelPosition::UpperRight, NAME)?;
-        root.present().map_err(fail(NAME))?;
-    }
-    Ok(Figure { name: NAME, svg })
+    let chart = Chart {
+        caption: "First step in the original units when the parameter is measured as y = cθ",
+        x_desc: "unit factor c",
+        y_desc: "|θ₁ − θ₀|",
+        x_numbers: Numbers::Exponent,
+        y_numbers: Numbers::Exponent,
+        size: (720, 440),
+        text: Text::LONG_CAPTION,
+        ..Chart::BOOK
+    };
+    chart.figure(
+        NAME,
+        (1e-3..1e5).log_scale(),
+        (1e-12..1e7).log_scale(),
+        series,
+    )
 }

@@ -4,7 +4,8 @@
 
 use plotters::prelude::*;
 
-use super::{FAMILY, Figure, FigureError, colour, fail, lines_with_legend};
+use super::chart::{Chart, Numbers, Text};
+use super::{Figure, FigureError, colour, fail};
 use crate::pep::method::ogm_theta;
 use crate::pep::{FunctionClass, Measure, Method, NesterovMomentum, worst_case};
 
@@ -56,44 +57,33 @@ pub fn worst_case_rates() -> Result<Figure, FigureError> {
         })
         .collect();
 
-    let mut svg = String::new();
-    {
-        let root = SVGBackend::with_string(&mut svg, (720, 420)).into_drawing_area();
-        root.fill(&WHITE).map_err(fail(NAME))?;
-        let mut chart = ChartBuilder::on(&root)
-            .caption(
-                "Worst case of f(x_N) - f* (L = R = 1): PEP (circles), closed forms (lines)",
-                (FAMILY, 18),
-            )
-            .margin(12)
-            .x_label_area_size(32)
-            .y_label_area_size(60)
-            .build_cartesian_2d(0.5..STEPS as f64 + 0.5, (3e-3..0.7).log_scale())
-            .map_err(fail(NAME))?;
-        chart
-            .configure_mesh()
-            .light_line_style(RGBColor(235, 235, 235))
-            .label_style((FAMILY, 13))
-            .x_labels(STEPS)
-            .x_label_formatter(&|v| format!("{v:.0}"))
-            .y_label_formatter(&|v| format!("{v:.0e}"))
-            .x_desc("steps N")
-            .y_desc("worst-case f(x_N) - f*")
-            .axis_desc_style((FAMILY, 14))
-            .draw()
-            .map_err(fail(NAME))?;
-        for (k, points) in pep.into_iter().enumerate() {
-            let c = colour(k);
-            chart
-                .draw_series(
+    let chart = Chart {
+        caption: "Worst case of f(x_N) - f* (L = R = 1): PEP (circles), closed forms (lines)",
+        x_desc: "steps N",
+        y_desc: "worst-case f(x_N) - f*",
+        x_numbers: Numbers::Whole,
+        y_numbers: Numbers::Exponent,
+        x_labels: Some(STEPS),
+        text: Text::LONG_CAPTION,
+        ..Chart::BOOK
+    };
+    // The PEP values go in first, as circles, so the closed forms lie on top.
+    chart.figure_over(
+        NAME,
+        0.5..STEPS as f64 + 0.5,
+        (3e-3..0.7).log_scale(),
+        |plot| {
+            for (k, points) in pep.into_iter().enumerate() {
+                let c = colour(k);
+                plot.draw_series(
                     points
                         .into_iter()
                         .map(|p| Circle::new(p, 5, c.stroke_width(2))),
                 )
                 .map_err(fail(NAME))?;
-        }
-        lines_with_legend(&mut chart, series, SeriesLabelPosition::UpperRight, NAME)?;
-        root.present().map_err(fail(NAME))?;
-    }
-    Ok(Figure { name: NAME, svg })
+            }
+            Ok(())
+        },
+        series,
+    )
 }
