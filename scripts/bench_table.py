@@ -67,14 +67,19 @@ def main():
             speed = single / s if single else None
             print(f"| {name} | {n:.0e} | {fmt(s)} | {fmt(b)} | {fmt(st)} | {fmt(f)} "
                   f"| {fmt(r1)} | {fmt(r2)} | {fmt(single)} | {fmt(multi)} | {fmt(speed)} |")
-    print("\nrefusal candidates (Adam), ns per parameter per step\n")
-    print("| n | two-pass | staged | in place, unchecked | bytes-2 |")
-    print("|---|---|---|---|---|")
-    for n in [100000, 10000000]:
-        row = [per_param("refusal", x, n) for x in
-               ("two-pass", "staged", "fused-in-place-unchecked", "bytes-2")]
-        print(f"| {n:.0e} | " + " | ".join(fmt(x) for x in row) + " |")
-
+    print("\nthe two ways to refuse a step whole, ns per parameter per step; "
+          "`fused` is the rule's arithmetic in place, unchecked\n")
+    print("| optimizer | n | staged | check first | fused | faster |")
+    print("|---|---|---|---|---|---|")
+    for name in BUFFERS:
+        for n in [100000, 10000000]:
+            st = per_param("refusal", f"{name}-staged", n)
+            cf = per_param("refusal", f"{name}-check-first", n)
+            f = per_param("floor", f"fused-{name}", n)
+            if st is None or cf is None:
+                continue
+            best = "check first" if cf < st else "staged"
+            print(f"| {name} | {n:.0e} | {fmt(st)} | {fmt(cf)} | {fmt(f)} | {best} |")
 
 if __name__ == "__main__":
     main()

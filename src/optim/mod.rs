@@ -528,6 +528,22 @@ impl<S: Scalar, R: Rule<S>> Optim<R, S> {
     /// differ ([`Refusal`]). Choosing [`Refusal::CheckFirst`] frees the spare
     /// state and the parameter backup; choosing [`Refusal::Stage`] again builds
     /// them on the next step.
+    ///
+    /// ```
+    /// use descent::optim::{Adam, AdamConfig, Refusal};
+    ///
+    /// let mut adam = Adam::new(AdamConfig::default())?;
+    /// assert_eq!(adam.refusal(), Refusal::Stage);
+    /// adam.set_refusal(Refusal::CheckFirst); // no spare state: less memory
+    /// let mut theta = vec![1.0, -2.0];
+    /// adam.step_slice(&mut theta, &[0.5, -0.5])?;
+    /// // A step that would make the state non-finite is refused whole.
+    /// let before = theta.clone();
+    /// assert!(adam.step_slice(&mut theta, &[1e200, 0.0]).is_err());
+    /// assert_eq!(theta, before);
+    /// assert_eq!(adam.steps_taken(), 1);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn set_refusal(&mut self, refusal: Refusal) {
         self.refusal = Some(refusal);
         if refusal == Refusal::CheckFirst {
