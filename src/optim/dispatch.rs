@@ -42,28 +42,29 @@ fn run<Op: WithSimd>(path: Path, op: Op) -> Op::Output {
     }
 }
 
-/// The driver's one pass: computes every coordinate's step from the old
-/// parameters and the old state, copies each old parameter to `backup`, writes
-/// the new parameter in place and the new state into the spare lanes, and reports
-/// whether every gradient entry and every result is finite.
+/// A step over all coordinates, taken one of the two ways of [`Refusal`]: with
+/// `staging` (the parameter backup and the spare state's lanes), the one pass of
+/// [`Stage`]; without, the two passes of [`CheckFirst`]. Either way it reports
+/// whether every gradient entry and every result was finite.
 ///
 /// Every field is moved into the loop's function and copied into locals there
 /// (the rule and its constants too): the compiler then knows that writing a
 /// coordinate cannot change them, keeps them in registers, and can run the loop
 /// on vectors. [`Rule::unswitch`] gives it one copy of the loop per
-/// configuration, and cutting every slice to `n` inside the function lets it drop
-/// the bounds checks.
-struct Stage<'a, S: Scalar, R: Rule<S>, L> {
+/// configuration, [`Lanes::unswitch`] one per set of present buffers, and cutting
+/// every slice to `n` inside the function lets it drop the bounds checks.
+///
+/// [`Refusal`]: super::Refusal
+struct Step<'a, S: Scalar, R: Rule<S>, L> {
     rule: &'a R,
     k: R::Step,
     params: &'a mut [S],
-    backup: &'a mut [S],
     grad: &'a [S],
-    old: L,
-    new: L,
+    lanes: L,
+    staging: Option<(&'a mut [S], L)>,
 }
 
-impl<S: Scalar, R: Rule<S>, L: Lanes<Coord = CoordOf<R, S>>> WithSimd for Stage<'_, S, R, L> {
+impl<S: Scalar, R: Rule<S>, L: Lanes<Coord = CoordOf<R, S>>> WithSimd for Step<'_, S, R, L> {
     type Output = bool;
 
     #[inline(always)]
@@ -74,40 +75,53 @@ impl<S: Scalar, R: Rule<S>, L: Lanes<Coord = CoordOf<R, S>>> WithSimd for Stage<
 }
 
 impl<S: Scalar, R: Rule<S>, L: Lanes<Coord = CoordOf<R, S>>> Unswitched<S, R>
-    for Stage<'_, S, R, L>
+    for Step<'_, S, R, L>
 {
     type Output = bool;
 
     #[inline(always)]
     fn call(self, rule: &R) -> bool {
-        let Stage {
+        let Step {
             k,
             params,
-            backup,
             grad,
-            old,
-            new,
+            lanes,
+            staging,
             ..
         } = self;
-        let n = params.len();
-        let (old, new) = (old.truncate(n), new.truncate(n));
-        L::unswitch(
-            old,
-            Some(new),
-            Pass {
-                rule: rule.clone(),
-                k,
-                params,
-                backup,
-                grad,
-            },
-        )
+        let (rule, n) = (rule.clone(), params.len());
+        let old = lanes.truncate(n);
+        match staging {
+            Some((backup, new)) => L::unswitch(
+                old,
+                Some(new.truncate(n)),
+                Stage {
+                    rule,
+                    k,
+                    params,
+                    backup,
+                    grad,
+                },
+            ),
+            None => L::unswitch(
+                old,
+                None,
+                CheckFirst {
+                    rule,
+                    k,
+                    params,
+                    grad,
+                },
+            ),
+        }
     }
 }
 
-/// The loop of [`Stage`], once [`Lanes::unswitch`] has fixed which buffers are
-/// present.
-struct Pass<'a, S: Scalar, R: Rule<S>> {
+/// The one pass of [`Refusal::Stage`](super::Refusal::Stage): computes every
+/// coordinate's step from the old parameters and the old state, copies each old
+/// parameter to `backup`, writes the new parameter in place and the new state
+/// into the spare lanes, and keeps a running "all finite" flag.
+struct Stage<'a, S: Scalar, R: Rule<S>> {
     rule: R,
     k: R::Step,
     params: &'a mut [S],
@@ -115,14 +129,14 @@ struct Pass<'a, S: Scalar, R: Rule<S>> {
     grad: &'a [S],
 }
 
-impl<S: Scalar, R: Rule<S>> WithLanes<CoordOf<R, S>> for Pass<'_, S, R> {
+impl<S: Scalar, R: Rule<S>> WithLanes<CoordOf<R, S>> for Stage<'_, S, R> {
     type Output = bool;
 
     #[inline(always)]
     fn call<L: Lanes<Coord = CoordOf<R, S>>>(self, old: L, new: Option<L>) -> bool {
-        // `Stage` always passes the spare's lanes.
+        // `Step` always passes the spare's lanes when staging.
         let Some(new) = new else { return false };
-        let Pass {
+        let Stage {
             rule,
             k,
             params,
@@ -146,106 +160,26 @@ impl<S: Scalar, R: Rule<S>> WithLanes<CoordOf<R, S>> for Pass<'_, S, R> {
     }
 }
 
-/// Runs the one pass (see [`Stage`]) on `path`. `params`, `backup`, `grad` and
-/// both lanes have at least `params.len()` entries.
-#[allow(clippy::too_many_arguments)]
-pub(crate) fn stage<S: Scalar, R: Rule<S>, L: Lanes<Coord = CoordOf<R, S>>>(
-    path: Path,
-    rule: &R,
-    k: &R::Step,
-    params: &mut [S],
-    backup: &mut [S],
-    grad: &[S],
-    old: L,
-    new: L,
-) -> bool {
-    run(
-        path,
-        Stage {
-            rule,
-            k: *k,
-            params,
-            backup,
-            grad,
-            old,
-            new,
-        },
-    )
-}
-
 /// The two passes of [`Refusal::CheckFirst`](super::Refusal::CheckFirst): the
 /// first computes every coordinate's step from the old values, writes nothing
-/// and reports whether every gradient entry and every result is finite; only if
+/// and finds whether every gradient entry and every result is finite; only if
 /// so, the second computes the same steps again and writes them in place.
 ///
-/// Both loops are in the same function, after [`Rule::unswitch`] and
-/// [`Lanes::unswitch`], with the fields copied into locals and the slices cut to
-/// `n`, for the reasons given on [`Stage`]. The checking loop has no branch (`&`,
-/// not `&&`) and no early exit, so it runs on vectors; a refused step is rare,
-/// and it pays for the whole first pass.
-struct CheckThenWrite<'a, S: Scalar, R: Rule<S>, L> {
-    rule: &'a R,
-    k: R::Step,
-    params: &'a mut [S],
-    grad: &'a [S],
-    lanes: L,
-}
-
-impl<S: Scalar, R: Rule<S>, L: Lanes<Coord = CoordOf<R, S>>> WithSimd
-    for CheckThenWrite<'_, S, R, L>
-{
-    type Output = bool;
-
-    #[inline(always)]
-    fn with_simd<V: Simd>(self, _simd: V) -> bool {
-        let rule = self.rule;
-        rule.unswitch(self)
-    }
-}
-
-impl<S: Scalar, R: Rule<S>, L: Lanes<Coord = CoordOf<R, S>>> Unswitched<S, R>
-    for CheckThenWrite<'_, S, R, L>
-{
-    type Output = bool;
-
-    #[inline(always)]
-    fn call(self, rule: &R) -> bool {
-        let CheckThenWrite {
-            k,
-            params,
-            grad,
-            lanes,
-            ..
-        } = self;
-        let n = params.len();
-        L::unswitch(
-            lanes.truncate(n),
-            None,
-            InPlace {
-                rule: rule.clone(),
-                k,
-                params,
-                grad,
-            },
-        )
-    }
-}
-
-/// The loops of [`CheckThenWrite`], once [`Lanes::unswitch`] has fixed which
-/// buffers are present.
-struct InPlace<'a, S: Scalar, R: Rule<S>> {
+/// The checking loop has no branch and no early exit, so it runs on vectors; a
+/// refused step is rare, and it pays for the whole first pass.
+struct CheckFirst<'a, S: Scalar, R: Rule<S>> {
     rule: R,
     k: R::Step,
     params: &'a mut [S],
     grad: &'a [S],
 }
 
-impl<S: Scalar, R: Rule<S>> WithLanes<CoordOf<R, S>> for InPlace<'_, S, R> {
+impl<S: Scalar, R: Rule<S>> WithLanes<CoordOf<R, S>> for CheckFirst<'_, S, R> {
     type Output = bool;
 
     #[inline(always)]
     fn call<L: Lanes<Coord = CoordOf<R, S>>>(self, lanes: L, _new: Option<L>) -> bool {
-        let InPlace {
+        let CheckFirst {
             rule,
             k,
             params,
@@ -256,8 +190,8 @@ impl<S: Scalar, R: Rule<S>> WithLanes<CoordOf<R, S>> for InPlace<'_, S, R> {
         let mut lanes = lanes.truncate(n);
         let mut finite = true;
         for i in 0..n {
-            let (g, s) = (grad[i], lanes.get(i));
-            let (next, c) = rule.apply(&k, params[i], g, s);
+            let g = grad[i];
+            let (next, c) = rule.apply(&k, params[i], g, lanes.get(i));
             finite &= g.is_finite() & next.is_finite() & R::State::is_finite(&c);
         }
         if !finite {
@@ -272,25 +206,30 @@ impl<S: Scalar, R: Rule<S>> WithLanes<CoordOf<R, S>> for InPlace<'_, S, R> {
     }
 }
 
-/// Runs the two passes of [`CheckThenWrite`] on `path`: returns `false`, having
-/// written nothing, if any gradient entry or result is not finite. `grad` and
-/// the lanes have at least `params.len()` entries.
-pub(crate) fn check_then_write<S: Scalar, R: Rule<S>, L: Lanes<Coord = CoordOf<R, S>>>(
+/// Runs one step on `path`, staged if `staging` holds the parameter backup and
+/// the spare state's lanes, checked first otherwise (see [`Step`]). Returns
+/// whether every value was finite. If not, checking first wrote nothing, and
+/// staging wrote the parameters (the caller copies `backup` back) and the spare
+/// (which the caller discards). `grad`, the lanes and the backup have at least
+/// `params.len()` entries.
+pub(crate) fn step<'a, S: Scalar, R: Rule<S>, L: Lanes<Coord = CoordOf<R, S>>>(
     path: Path,
     rule: &R,
     k: &R::Step,
-    params: &mut [S],
-    grad: &[S],
+    params: &'a mut [S],
+    grad: &'a [S],
     lanes: L,
+    staging: Option<(&'a mut [S], L)>,
 ) -> bool {
     run(
         path,
-        CheckThenWrite {
+        Step {
             rule,
             k: *k,
             params,
             grad,
             lanes,
+            staging,
         },
     )
 }
@@ -338,7 +277,7 @@ mod tests {
     /// Breaks: making `Scalar::mul_add` compute `a * b + c` (two roundings) on the
     /// best path only, while the fallback kept `f64::mul_add`, made this test fail
     /// on its first case (seen 2026-11-30, then undone). Making the checking pass
-    /// of `CheckThenWrite` ignore the state's finiteness made it fail too: an
+    /// of `CheckFirst` ignore the state's finiteness made it fail too: an
     /// Adagrad sum that overflowed to infinity was then committed under
     /// `CheckFirst` while `Stage` refused the step (seen 2026-11-30, then undone;
     /// the case is kept in `dispatch.regressions`).

@@ -654,7 +654,7 @@ fn step_all<S: Scalar, R: Rule<S>>(
     let k = rule.prepare_for(s);
 
     let taken = match refusal {
-        Refusal::CheckFirst => dispatch::check_then_write(path, rule, &k, params, grad, s.lanes()),
+        Refusal::CheckFirst => dispatch::step(path, rule, &k, params, grad, s.lanes(), None),
         Refusal::Stage => {
             let new = spare.get_or_insert_with(|| s.clone());
             if backup.len() < n {
@@ -662,8 +662,8 @@ fn step_all<S: Scalar, R: Rule<S>>(
                 // accepts a new length.
                 backup.resize(n, S::zero());
             }
-            let taken =
-                dispatch::stage(path, rule, &k, params, backup, grad, s.lanes(), new.lanes());
+            let staging = Some((backup.as_mut_slice(), new.lanes()));
+            let taken = dispatch::step(path, rule, &k, params, grad, s.lanes(), staging);
             if taken {
                 std::mem::swap(s, new);
             } else {
