@@ -315,8 +315,8 @@ impl Newton {
             }
             .into());
         }
-        finite("grad", g.iter())?;
-        finite("hessian", h.iter())?;
+        finite("grad", g.as_slice())?;
+        finite("hessian", h.as_slice())?;
         if g.iter().all(|&v| v == T::zero()) {
             return Ok(Direction {
                 p: DVector::from_element(n, T::zero()),
@@ -405,9 +405,9 @@ impl Newton {
             }
             .into());
         }
-        finite("x", x.iter())?;
+        finite("x", x.as_slice())?;
         let (loss, g, h) = f.value_gradient_hessian(x);
-        finite("loss", std::iter::once(&loss))?;
+        finite("loss", std::slice::from_ref(&loss))?;
         let dir = self.direction_in(&g, &h)?;
         let grad_norm = T::norm(&g);
         let mut info = NewtonStep {
@@ -736,11 +736,19 @@ pub fn euclidean_norm(v: &DVector<f64>) -> f64 {
     s * (v / s).norm()
 }
 
-fn finite<'a, T: Scalar>(
-    what: &'static str,
-    entries: impl IntoIterator<Item = &'a T>,
-) -> Result<(), NewtonError> {
-    match entries.into_iter().position(|v| !v.is_finite()) {
+/// Refuses `entries` if one is NaN or infinite, naming the first such entry.
+///
+/// The common case, every entry finite, is decided by a fold with no early exit
+/// over the contiguous slice, which the compiler turns into vector compares (a
+/// search that stops at the first failure runs one entry at a time, and over a
+/// Hessian's `n^2` entries, through nalgebra's matrix iterator, that scalar loop
+/// took about a quarter of a Newton direction at `n = 50`). Only when the fold
+/// finds a non-finite entry does a second pass look for its index.
+fn finite<T: Scalar>(what: &'static str, entries: &[T]) -> Result<(), NewtonError> {
+    if entries.iter().fold(true, |all, v| all & v.is_finite()) {
+        return Ok(());
+    }
+    match entries.iter().position(|v| !v.is_finite()) {
         None => Ok(()),
         Some(index) => Err(NewtonError::NonFinite { what, index }),
     }
