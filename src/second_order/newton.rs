@@ -568,8 +568,12 @@ pub enum Solve<T> {
 /// The memory of one Newton direction, allocated once and reused by every
 /// damping attempt: the matrix that is factored in place, the direction, and
 /// the two scaled copies of the descent test.
+///
+/// The matrix is allocated by the first attempt that needs it: the `f64` solve
+/// clones `H` into it (one allocation and one copy, as a bare factor-and-solve
+/// that keeps `H` makes), and a damped retry copies `H` into the same memory.
 pub struct Workspace<T: NewtonScalar> {
-    factor: DMatrix<T>,
+    factor: Option<DMatrix<T>>,
     p: DVector<T>,
     g_scaled: DVector<T>,
     p_scaled: DVector<T>,
@@ -578,7 +582,7 @@ pub struct Workspace<T: NewtonScalar> {
 impl<T: NewtonScalar> Workspace<T> {
     fn new(n: usize) -> Self {
         Workspace {
-            factor: DMatrix::from_element(n, n, T::zero()),
+            factor: None,
             p: DVector::from_element(n, T::zero()),
             g_scaled: DVector::from_element(n, T::zero()),
             p_scaled: DVector::from_element(n, T::zero()),
@@ -595,8 +599,15 @@ fn solve_cholesky(
     g: &DVector<f64>,
 ) -> Solve<f64> {
     let n = g.len();
-    let mut m = std::mem::replace(&mut ws.factor, DMatrix::zeros(0, 0));
-    m.copy_from(h);
+    let mut m = match ws.factor.take() {
+        // The first attempt: H cloned straight into the workspace.
+        None => h.clone(),
+        // A damped retry: H copied over the previous attempt's factor.
+        Some(mut m) => {
+            m.as_mut_slice().copy_from_slice(h.as_slice());
+            m
+        }
+    };
     if lambda != 0.0 {
         for i in 0..n {
             m[(i, i)] += lambda;
@@ -615,7 +626,7 @@ fn solve_cholesky(
         chol.solve_mut(&mut ws.p);
         ws.p.neg_mut();
     }
-    ws.factor = chol.unpack_dirty();
+    ws.factor = Some(chol.unpack_dirty());
     if !positive_definite {
         return Solve::NotPositiveDefinite;
     }
@@ -660,7 +671,9 @@ fn solve_ldlt<T: NewtonScalar>(
 ) -> Solve<T> {
     let n = g.len();
     let lambda = T::from_f64(lambda);
-    let f = &mut ws.factor;
+    let f = ws
+        .factor
+        .get_or_insert_with(|| DMatrix::from_element(n, n, T::zero()));
     for j in 0..n {
         // d_j = (h_jj + lambda) - sum_{k<j} l_jk^2 d_k
         let mut d = h[(j, j)] + lambda;
