@@ -620,7 +620,9 @@ fn solve_cholesky(
     // factor is then the same, bit for bit. The matrix comes back for the next
     // attempt.
     let chol = Cholesky::new_unchecked(m);
-    let positive_definite = chol.l_dirty().diagonal().iter().all(|&d| d > 0.0);
+    // Read in place (`diagonal()` would allocate a vector per attempt).
+    let l = chol.l_dirty();
+    let positive_definite = (0..n).all(|i| l[(i, i)] > 0.0);
     if positive_definite {
         ws.p.copy_from(g);
         chol.solve_mut(&mut ws.p);
