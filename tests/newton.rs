@@ -332,6 +332,56 @@ fn refused_step_leaves_x_unchanged() {
 }
 
 #[test]
+fn non_finite_inputs_are_named_at_their_first_index() {
+    // The finiteness check decides "all finite" by a fold run on the CPU's
+    // vectors (several entries per instruction, then a scalar tail) and looks
+    // for the index only after the fold fails. With n = 7 the Hessian's 49
+    // entries fill whole vectors of 2, 4 and 8 lanes and leave a tail, so
+    // putting one bad value at each index in turn covers every lane position.
+    // Every bad value must be found, named by its first (column-major) index,
+    // whatever the damping; a second bad value later changes nothing.
+    let n = 7;
+    let g = DVector::from_fn(n, |i, _| 1.0 + i as f64);
+    let h = DMatrix::<f64>::identity(n, n) * 2.0;
+    for bad in [f64::NAN, f64::INFINITY, f64::NEG_INFINITY] {
+        for method in [pure(), damped(false)] {
+            for index in 0..n * n {
+                let mut hb = h.clone();
+                hb.as_mut_slice()[index] = bad;
+                if index + 5 < n * n {
+                    hb.as_mut_slice()[index + 5] = bad;
+                }
+                assert_eq!(
+                    method.direction(&g, &hb),
+                    Err(NewtonError::NonFinite {
+                        what: "hessian",
+                        index
+                    }),
+                    "{bad} at hessian[{index}]"
+                );
+            }
+            for index in 0..n {
+                let mut gb = g.clone();
+                gb[index] = bad;
+                assert_eq!(
+                    method.direction(&gb, &h),
+                    Err(NewtonError::NonFinite {
+                        what: "grad",
+                        index
+                    }),
+                    "{bad} at grad[{index}]"
+                );
+            }
+        }
+    }
+    // Finite extremes are not refused: the largest and the smallest subnormal.
+    let mut h_extreme = h.clone();
+    h_extreme[(0, 1)] = f64::MAX;
+    h_extreme[(1, 0)] = 5e-324;
+    assert!(pure().direction(&g, &h_extreme).is_ok());
+}
+
+#[test]
 fn line_search_failure_is_typed_and_leaves_x() {
     // One backtrack with shrink 1/2 from a huge initial step cannot reach an
     // acceptable step on a quadratic: the search gives up and x stays.

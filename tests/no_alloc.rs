@@ -368,3 +368,46 @@ fn muon_steps_do_not_allocate() {
     });
     assert_eq!(info.count_total, 0, "{info:?}");
 }
+
+/// A Newton direction allocates one workspace (one n x n matrix for the factor
+/// and three vectors) however many Levenberg-Marquardt dampings it tries: the
+/// damped retries factor in the same matrix. The returned direction is the
+/// workspace's vector, so the count includes it.
+#[test]
+fn newton_direction_allocates_one_workspace_for_every_damping() {
+    use descent::second_order::newton::{Damping, Newton, NewtonConfig};
+    use nalgebra::DMatrix;
+    let n = 20;
+    let g = DVector::from_fn(n, |i, _| 1.0 - 0.1 * i as f64);
+    // Positive definite: the undamped attempt succeeds.
+    let h = DMatrix::from_fn(n, n, |i, j| if i == j { 4.0 } else { 0.01 });
+    // -5 I + (a small positive part): lambda must pass 5, so with lambda0 = 1e-3
+    // and factor 10 the dampings 1e-3, ..., 10 make six attempts in all.
+    let indefinite = DMatrix::from_fn(n, n, |i, j| if i == j { -5.0 } else { 0.0 });
+    let damped = Newton::new(NewtonConfig {
+        damping: Damping::levenberg_marquardt(),
+        ..NewtonConfig::default()
+    })
+    .unwrap();
+    let mut lambdas = Vec::with_capacity(2);
+    let one = allocation_counter::measure(|| {
+        lambdas.push(
+            black_box(damped.direction(black_box(&g), black_box(&h)))
+                .unwrap()
+                .lambda,
+        );
+    });
+    let six = allocation_counter::measure(|| {
+        lambdas.push(
+            black_box(damped.direction(black_box(&g), black_box(&indefinite)))
+                .unwrap()
+                .lambda,
+        );
+    });
+    assert_eq!(lambdas, [0.0, 10.0], "the attempts are as described");
+    assert_eq!(one.count_total, 4, "{one:?}");
+    assert_eq!(six.count_total, one.count_total, "{six:?} against {one:?}");
+    assert_eq!(six.bytes_total, one.bytes_total, "{six:?} against {one:?}");
+    // One matrix and three vectors of f64.
+    assert_eq!(one.bytes_total, (8 * (n * n + 3 * n)) as u64, "{one:?}");
+}
