@@ -156,7 +156,8 @@
 /// the impl of `Buffers` reads and writes `self.sum[i]` and hands out
 /// `self.sum.as_mut_slice()`, whose `Lanes` impl is in the parent module.
 macro_rules! state {
-    // Several buffers: a coordinate struct and a lanes struct.
+    // The input. Declares the state struct, then lets `@buffers` declare the
+    // rest for one buffer or for several.
     (
         $(#[$attr:meta])*
         $vis:vis struct $state:ident {
@@ -165,22 +166,78 @@ macro_rules! state {
             $(, $(#[$scalar_attr:meta])* $scalar:ident : $scalar_ty:ty)*
             $(,)?
         }
-        buffers $coord:ident, $lanes:ident {
+        buffers $($coord:ident, $lanes:ident)? {
             $($(#[$buffer_attr:meta])* $buffer:ident $(($entry:literal))?),+
             $(,)?
         }
     ) => {
-        $crate::optim::state::state! {
-            @struct
-            $(#[$attr])*
-            $vis struct $state {
-                $(#[$step_attr])*
-                step
-                $(, $(#[$scalar_attr])* $scalar: $scalar_ty)*
-            }
-            { $($(#[$buffer_attr])* $buffer),+ }
+        $(#[$attr])*
+        #[derive(Clone, Debug, PartialEq)]
+        #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+        #[cfg_attr(
+            feature = "serde",
+            serde(
+                deny_unknown_fields,
+                bound(
+                    serialize = "S: serde::Serialize",
+                    deserialize = "S: serde::Deserialize<'de>"
+                )
+            )
+        )]
+        $vis struct $state<S: $crate::optim::Scalar = f64> {
+            $(#[$step_attr])*
+            pub step: u64,
+            $(
+                $(#[$scalar_attr])*
+                pub $scalar: $scalar_ty,
+            )*
+            $(
+                $(#[$buffer_attr])*
+                #[cfg_attr(feature = "serde", serde(with = "crate::optim::checkpoint::vector"))]
+                pub $buffer: ::nalgebra::DVector<S>,
+            )+
         }
 
+        $crate::optim::state::state! {
+            @buffers $vis $state [$($coord $lanes)?] $($buffer $(($entry))?),+
+        }
+    };
+
+    // One buffer: the coordinate is `S` and the lanes are `&mut [S]`.
+    (@buffers $vis:vis $state:ident [] $buffer:ident) => {
+        impl<S: $crate::optim::Scalar> $crate::optim::Buffers for $state<S> {
+            type Scalar = S;
+            type Coord = S;
+            type Lanes<'a> = &'a mut [S];
+            fn coords(&self) -> Option<usize> {
+                Some(self.$buffer.len())
+            }
+            fn step(&self) -> u64 {
+                self.step
+            }
+            fn set_step(&mut self, t: u64) {
+                self.step = t;
+            }
+            fn get(&self, i: usize) -> S {
+                self.$buffer[i]
+            }
+            fn set(&mut self, i: usize, c: S) {
+                self.$buffer[i] = c;
+            }
+            fn lanes(&mut self) -> &mut [S] {
+                self.$buffer.as_mut_slice()
+            }
+            fn non_finite(c: &S) -> Option<&'static str> {
+                $crate::optim::first_non_finite(&[(stringify!($buffer), *c)])
+            }
+        }
+    };
+
+    // Several buffers: a coordinate struct and a lanes struct.
+    (
+        @buffers $vis:vis $state:ident [$coord:ident $lanes:ident]
+        $($buffer:ident $(($entry:literal))?),+
+    ) => {
         #[doc = concat!("One coordinate of [`", stringify!($state), "`].")]
         #[derive(Clone, Copy, Debug, PartialEq)]
         $vis struct $coord<S = f64> {
@@ -240,98 +297,6 @@ macro_rules! state {
             fn non_finite(c: &$coord<S>) -> Option<&'static str> {
                 $crate::optim::first_non_finite(&[$((stringify!($buffer), c.$buffer)),+])
             }
-        }
-    };
-
-    // One buffer: the coordinate is `S` and the lanes are `&mut [S]`.
-    (
-        $(#[$attr:meta])*
-        $vis:vis struct $state:ident {
-            $(#[$step_attr:meta])*
-            step
-            $(, $(#[$scalar_attr:meta])* $scalar:ident : $scalar_ty:ty)*
-            $(,)?
-        }
-        buffers {
-            $(#[$buffer_attr:meta])* $buffer:ident
-            $(,)?
-        }
-    ) => {
-        $crate::optim::state::state! {
-            @struct
-            $(#[$attr])*
-            $vis struct $state {
-                $(#[$step_attr])*
-                step
-                $(, $(#[$scalar_attr])* $scalar: $scalar_ty)*
-            }
-            { $(#[$buffer_attr])* $buffer }
-        }
-
-        impl<S: $crate::optim::Scalar> $crate::optim::Buffers for $state<S> {
-            type Scalar = S;
-            type Coord = S;
-            type Lanes<'a> = &'a mut [S];
-            fn coords(&self) -> Option<usize> {
-                Some(self.$buffer.len())
-            }
-            fn step(&self) -> u64 {
-                self.step
-            }
-            fn set_step(&mut self, t: u64) {
-                self.step = t;
-            }
-            fn get(&self, i: usize) -> S {
-                self.$buffer[i]
-            }
-            fn set(&mut self, i: usize, c: S) {
-                self.$buffer[i] = c;
-            }
-            fn lanes(&mut self) -> &mut [S] {
-                self.$buffer.as_mut_slice()
-            }
-            fn non_finite(c: &S) -> Option<&'static str> {
-                $crate::optim::first_non_finite(&[(stringify!($buffer), *c)])
-            }
-        }
-    };
-
-    // The state struct: the step, the running scalars, then the buffers.
-    (
-        @struct
-        $(#[$attr:meta])*
-        $vis:vis struct $state:ident {
-            $(#[$step_attr:meta])*
-            step
-            $(, $(#[$scalar_attr:meta])* $scalar:ident : $scalar_ty:ty)*
-        }
-        { $($(#[$buffer_attr:meta])* $buffer:ident),+ }
-    ) => {
-        $(#[$attr])*
-        #[derive(Clone, Debug, PartialEq)]
-        #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
-        #[cfg_attr(
-            feature = "serde",
-            serde(
-                deny_unknown_fields,
-                bound(
-                    serialize = "S: serde::Serialize",
-                    deserialize = "S: serde::Deserialize<'de>"
-                )
-            )
-        )]
-        $vis struct $state<S: $crate::optim::Scalar = f64> {
-            $(#[$step_attr])*
-            pub step: u64,
-            $(
-                $(#[$scalar_attr])*
-                pub $scalar: $scalar_ty,
-            )*
-            $(
-                $(#[$buffer_attr])*
-                #[cfg_attr(feature = "serde", serde(with = "crate::optim::checkpoint::vector"))]
-                pub $buffer: ::nalgebra::DVector<S>,
-            )+
         }
     };
 
