@@ -1,5 +1,4 @@
-//! The declaration of an optimizer's state, written once for all optimizers
-//! whose buffers are all required.
+//! The declaration of an optimizer's state, written once for all optimizers.
 //!
 //! Every first-order optimizer keeps a state: the number of steps taken, maybe
 //! a few running scalars, and one vector per buffer, named as PyTorch names it
@@ -10,10 +9,11 @@
 //! of slices for the loop, and the impls that move values between them. The
 //! macro [`state!`] writes it from the names alone.
 //!
-//! States with an optional buffer (Adam's `max_exp_avg_sq`, RMSprop's
-//! `momentum_buffer` and `grad_avg`, SGD's `momentum_buffer`) are written by
-//! hand in their files: their lanes carry a type parameter per optional buffer
-//! and their [`Lanes::unswitch`](super::Lanes::unswitch) is their own.
+//! For a state with an optional buffer (Adam's `max_exp_avg_sq`, RMSprop's
+//! `momentum_buffer` and `grad_avg`, SGD's `momentum_buffer`) the macro
+//! declares the state struct alone; the rest is written by hand in the
+//! optimizer's file: such lanes carry a type parameter per optional buffer and
+//! have a [`Lanes::unswitch`](super::Lanes::unswitch) of their own.
 
 /// Declares an optimizer's state, its coordinate and its lanes, and implements
 /// [`Buffers`](super::Buffers) and [`Lanes`](super::Lanes) for them.
@@ -28,10 +28,17 @@
 /// "Entry of `name`." unless a string in parentheses after the buffer's name
 /// gives another.
 ///
+/// A last section `optional buffers { ... }` adds buffers that the state may
+/// lack, each an `Option<DVector<S>>`, after the others. A state with optional
+/// buffers gets its struct only: its coordinate, lanes and impls are written
+/// by hand next to it (the first section is then `buffers { ... }`, without
+/// names, or absent).
+///
 /// It keeps what checkpoints depend on: the state is serialized (feature
 /// `serde`) with PyTorch's field names, each buffer as a JSON array
-/// (`checkpoint::vector`), and unknown fields are refused. A non-finite value
-/// of a buffer is reported under the buffer's name
+/// (`checkpoint::vector`), an optional one as an array or `null`, a missing one
+/// read as absent (`checkpoint::opt_vector`), and unknown fields are refused. A
+/// non-finite value of a buffer is reported under the buffer's name
 /// ([`Buffers::non_finite`](super::Buffers::non_finite)).
 ///
 /// AdaDelta's state is written
@@ -156,8 +163,11 @@
 /// the impl of `Buffers` reads and writes `self.sum[i]` and hands out
 /// `self.sum.as_mut_slice()`, whose `Lanes` impl is in the parent module.
 macro_rules! state {
-    // The input. Declares the state struct, then lets `@buffers` declare the
-    // rest for one buffer or for several.
+    // The input. Declares the state struct, then passes the names to
+    // `@buffers`, which declares the rest: nothing with optional buffers (the
+    // bracket after the state's name holds the names of the coordinate and
+    // lanes structs, the next one the optional buffers), or the impls for one
+    // buffer, or the structs and impls for several.
     (
         $(#[$attr:meta])*
         $vis:vis struct $state:ident {
@@ -166,10 +176,14 @@ macro_rules! state {
             $(, $(#[$scalar_attr:meta])* $scalar:ident : $scalar_ty:ty)*
             $(,)?
         }
-        buffers $($coord:ident, $lanes:ident)? {
-            $($(#[$buffer_attr:meta])* $buffer:ident $(($entry:literal))?),+
+        $(buffers $($coord:ident, $lanes:ident)? {
+            $($(#[$buffer_attr:meta])* $buffer:ident $(($entry:literal))?),*
             $(,)?
-        }
+        })?
+        $(optional buffers {
+            $($(#[$optional_attr:meta])* $optional:ident),+
+            $(,)?
+        })?
     ) => {
         $(#[$attr])*
         #[derive(Clone, Debug, PartialEq)]
@@ -191,20 +205,34 @@ macro_rules! state {
                 $(#[$scalar_attr])*
                 pub $scalar: $scalar_ty,
             )*
-            $(
+            $($(
                 $(#[$buffer_attr])*
                 #[cfg_attr(feature = "serde", serde(with = "crate::optim::checkpoint::vector"))]
                 pub $buffer: ::nalgebra::DVector<S>,
-            )+
+            )*)?
+            $($(
+                $(#[$optional_attr])*
+                #[cfg_attr(
+                    feature = "serde",
+                    serde(default, with = "crate::optim::checkpoint::opt_vector")
+                )]
+                pub $optional: Option<::nalgebra::DVector<S>>,
+            )+)?
         }
 
         $crate::optim::state::state! {
-            @buffers $vis $state [$($coord $lanes)?] $($buffer $(($entry))?),+
+            @buffers $vis $state
+            [$($($coord $lanes)?)?]
+            [$($($optional)+)?]
+            $($($buffer $(($entry))?),*)?
         }
     };
 
+    // Optional buffers: the struct alone, the rest is written by hand.
+    (@buffers $vis:vis $state:ident [$($name:ident)*] [$($optional:ident)+] $($rest:tt)*) => {};
+
     // One buffer: the coordinate is `S` and the lanes are `&mut [S]`.
-    (@buffers $vis:vis $state:ident [] $buffer:ident) => {
+    (@buffers $vis:vis $state:ident [] [] $buffer:ident) => {
         impl<S: $crate::optim::Scalar> $crate::optim::Buffers for $state<S> {
             type Scalar = S;
             type Coord = S;
@@ -235,7 +263,7 @@ macro_rules! state {
 
     // Several buffers: a coordinate struct and a lanes struct.
     (
-        @buffers $vis:vis $state:ident [$coord:ident $lanes:ident]
+        @buffers $vis:vis $state:ident [$coord:ident $lanes:ident] []
         $($buffer:ident $(($entry:literal))?),+
     ) => {
         #[doc = concat!("One coordinate of [`", stringify!($state), "`].")]
