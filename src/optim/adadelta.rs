@@ -19,8 +19,9 @@ use nalgebra::DVector;
 
 use super::decay::Decay;
 use super::moments::{Beta, ema_sq};
-use super::scalar::{Real, Scalar};
-use super::{Buffers, Config, Lanes, Optim, Rule, WeightDecay, decay, first_non_finite, hyper};
+use super::scalar::Real;
+use super::state::state;
+use super::{Config, Optim, Rule, WeightDecay, decay, hyper};
 use crate::error::HyperError;
 
 /// Hyperparameters of AdaDelta, with PyTorch's names and defaults.
@@ -55,102 +56,17 @@ impl Default for AdadeltaConfig {
 /// AdaDelta: [`AdadeltaConfig`] with its state.
 pub type Adadelta = Optim<AdadeltaConfig>;
 
-/// The state of AdaDelta, with PyTorch's buffer names.
-#[derive(Clone, Debug, PartialEq)]
-#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
-#[cfg_attr(
-    feature = "serde",
-    serde(
-        deny_unknown_fields,
-        bound(
-            serialize = "S: serde::Serialize",
-            deserialize = "S: serde::Deserialize<'de>"
-        )
-    )
-)]
-pub struct AdadeltaState<S: Scalar = f64> {
-    /// Steps taken.
-    pub step: u64,
-    /// The moving average `v` of squared gradients.
-    #[cfg_attr(feature = "serde", serde(with = "super::checkpoint::vector"))]
-    pub square_avg: DVector<S>,
-    /// The moving average `u` of squared updates.
-    #[cfg_attr(feature = "serde", serde(with = "super::checkpoint::vector"))]
-    pub acc_delta: DVector<S>,
-}
-
-/// One coordinate of [`AdadeltaState`].
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub struct AdadeltaCoord<S = f64> {
-    /// Entry of `square_avg`.
-    pub square_avg: S,
-    /// Entry of `acc_delta`.
-    pub acc_delta: S,
-}
-
-/// The buffers of [`AdadeltaState`] as slices, for the driver's loop.
-#[derive(Debug)]
-pub struct AdadeltaLanes<'a, S> {
-    /// `square_avg`.
-    pub square_avg: &'a mut [S],
-    /// `acc_delta`.
-    pub acc_delta: &'a mut [S],
-}
-
-impl<S: Scalar> Lanes for AdadeltaLanes<'_, S> {
-    type Coord = AdadeltaCoord<S>;
-    #[inline(always)]
-    fn truncate(self, n: usize) -> Self {
-        AdadeltaLanes {
-            square_avg: self.square_avg.truncate(n),
-            acc_delta: self.acc_delta.truncate(n),
-        }
+state! {
+    /// The state of AdaDelta, with PyTorch's buffer names.
+    pub struct AdadeltaState {
+        /// Steps taken.
+        step,
     }
-    #[inline(always)]
-    fn get(&self, i: usize) -> AdadeltaCoord<S> {
-        AdadeltaCoord {
-            square_avg: self.square_avg.get(i),
-            acc_delta: self.acc_delta.get(i),
-        }
-    }
-    #[inline(always)]
-    fn set(&mut self, i: usize, c: AdadeltaCoord<S>) {
-        self.square_avg.set(i, c.square_avg);
-        self.acc_delta.set(i, c.acc_delta);
-    }
-}
-
-impl<S: Scalar> Buffers for AdadeltaState<S> {
-    type Scalar = S;
-    type Coord = AdadeltaCoord<S>;
-    type Lanes<'a> = AdadeltaLanes<'a, S>;
-    fn coords(&self) -> Option<usize> {
-        Some(self.square_avg.len())
-    }
-    fn step(&self) -> u64 {
-        self.step
-    }
-    fn set_step(&mut self, t: u64) {
-        self.step = t;
-    }
-    fn get(&self, i: usize) -> AdadeltaCoord<S> {
-        AdadeltaCoord {
-            square_avg: self.square_avg[i],
-            acc_delta: self.acc_delta[i],
-        }
-    }
-    fn set(&mut self, i: usize, c: AdadeltaCoord<S>) {
-        self.square_avg[i] = c.square_avg;
-        self.acc_delta[i] = c.acc_delta;
-    }
-    fn lanes(&mut self) -> AdadeltaLanes<'_, S> {
-        AdadeltaLanes {
-            square_avg: self.square_avg.as_mut_slice(),
-            acc_delta: self.acc_delta.as_mut_slice(),
-        }
-    }
-    fn non_finite(c: &AdadeltaCoord<S>) -> Option<&'static str> {
-        first_non_finite(&[("square_avg", c.square_avg), ("acc_delta", c.acc_delta)])
+    buffers AdadeltaCoord, AdadeltaLanes {
+        /// The moving average `v` of squared gradients.
+        square_avg,
+        /// The moving average `u` of squared updates.
+        acc_delta,
     }
 }
 

@@ -15,8 +15,9 @@
 use nalgebra::DVector;
 
 use super::decay::Decay;
-use super::scalar::{Real, Scalar};
-use super::{Buffers, Config, Optim, Rule, WeightDecay, decay, first_non_finite, hyper};
+use super::scalar::Real;
+use super::state::state;
+use super::{Config, Optim, Rule, WeightDecay, decay, hyper};
 use crate::error::HyperError;
 
 /// Hyperparameters of AdaGrad, with PyTorch's names and defaults.
@@ -54,51 +55,15 @@ impl Default for AdagradConfig {
 /// AdaGrad: [`AdagradConfig`] with its state.
 pub type Adagrad = Optim<AdagradConfig>;
 
-/// The state of AdaGrad.
-#[derive(Clone, Debug, PartialEq)]
-#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
-#[cfg_attr(
-    feature = "serde",
-    serde(
-        deny_unknown_fields,
-        bound(
-            serialize = "S: serde::Serialize",
-            deserialize = "S: serde::Deserialize<'de>"
-        )
-    )
-)]
-pub struct AdagradState<S: Scalar = f64> {
-    /// Steps taken.
-    pub step: u64,
-    /// The accumulator `s`: the sum of squared gradients (PyTorch's `sum`).
-    #[cfg_attr(feature = "serde", serde(with = "super::checkpoint::vector"))]
-    pub sum: DVector<S>,
-}
-
-impl<S: Scalar> Buffers for AdagradState<S> {
-    type Scalar = S;
-    type Coord = S;
-    type Lanes<'a> = &'a mut [S];
-    fn coords(&self) -> Option<usize> {
-        Some(self.sum.len())
+state! {
+    /// The state of AdaGrad.
+    pub struct AdagradState {
+        /// Steps taken.
+        step,
     }
-    fn step(&self) -> u64 {
-        self.step
-    }
-    fn set_step(&mut self, t: u64) {
-        self.step = t;
-    }
-    fn get(&self, i: usize) -> S {
-        self.sum[i]
-    }
-    fn set(&mut self, i: usize, c: S) {
-        self.sum[i] = c;
-    }
-    fn lanes(&mut self) -> &mut [S] {
-        self.sum.as_mut_slice()
-    }
-    fn non_finite(c: &S) -> Option<&'static str> {
-        first_non_finite(&[("sum", *c)])
+    buffers {
+        /// The accumulator `s`: the sum of squared gradients (PyTorch's `sum`).
+        sum,
     }
 }
 

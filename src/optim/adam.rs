@@ -24,6 +24,7 @@ use nalgebra::DVector;
 use super::decay::Decay;
 use super::moments::{Beta, bias_correction, ema, ema_sq};
 use super::scalar::{Real, Scalar};
+use super::state::state;
 use super::{
     Buffers, Config, Lanes, Optim, Rule, Unswitched, WeightDecay, WithLanes, decay,
     first_non_finite, hyper,
@@ -95,34 +96,22 @@ impl AdamConfig {
 /// Adam (and AdamW, AMSGrad): [`AdamConfig`] with its state.
 pub type Adam = Optim<AdamConfig>;
 
-/// The state of Adam, with PyTorch's buffer names.
-#[derive(Clone, Debug, PartialEq)]
-#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
-#[cfg_attr(
-    feature = "serde",
-    serde(
-        deny_unknown_fields,
-        bound(
-            serialize = "S: serde::Serialize",
-            deserialize = "S: serde::Deserialize<'de>"
-        )
-    )
-)]
-pub struct AdamState<S: Scalar = f64> {
-    /// Steps taken, `t`.
-    pub step: u64,
-    /// The first-moment average `m`.
-    #[cfg_attr(feature = "serde", serde(with = "super::checkpoint::vector"))]
-    pub exp_avg: DVector<S>,
-    /// The second-moment average `v`.
-    #[cfg_attr(feature = "serde", serde(with = "super::checkpoint::vector"))]
-    pub exp_avg_sq: DVector<S>,
-    /// The running maximum `vmax`, present when AMSGrad is on.
-    #[cfg_attr(
-        feature = "serde",
-        serde(default, with = "super::checkpoint::opt_vector")
-    )]
-    pub max_exp_avg_sq: Option<DVector<S>>,
+state! {
+    /// The state of Adam, with PyTorch's buffer names.
+    pub struct AdamState {
+        /// Steps taken, `t`.
+        step,
+    }
+    buffers {
+        /// The first-moment average `m`.
+        exp_avg,
+        /// The second-moment average `v`.
+        exp_avg_sq,
+    }
+    optional buffers {
+        /// The running maximum `vmax`, present when AMSGrad is on.
+        max_exp_avg_sq,
+    }
 }
 
 /// One coordinate of [`AdamState`] (an absent maximum reads as 0).

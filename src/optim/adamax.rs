@@ -22,7 +22,8 @@ use nalgebra::DVector;
 use super::decay::Decay;
 use super::moments::{Beta, bias_correction, ema};
 use super::scalar::Scalar;
-use super::{Buffers, Config, Lanes, Optim, Rule, WeightDecay, decay, first_non_finite, hyper};
+use super::state::state;
+use super::{Config, Optim, Rule, WeightDecay, decay, hyper};
 use crate::error::HyperError;
 
 /// Hyperparameters of Adamax, with PyTorch's names and defaults.
@@ -60,102 +61,17 @@ impl Default for AdamaxConfig {
 /// Adamax: [`AdamaxConfig`] with its state.
 pub type Adamax = Optim<AdamaxConfig>;
 
-/// The state of Adamax, with PyTorch's buffer names.
-#[derive(Clone, Debug, PartialEq)]
-#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
-#[cfg_attr(
-    feature = "serde",
-    serde(
-        deny_unknown_fields,
-        bound(
-            serialize = "S: serde::Serialize",
-            deserialize = "S: serde::Deserialize<'de>"
-        )
-    )
-)]
-pub struct AdamaxState<S: Scalar = f64> {
-    /// Steps taken.
-    pub step: u64,
-    /// The first-moment average `m`.
-    #[cfg_attr(feature = "serde", serde(with = "super::checkpoint::vector"))]
-    pub exp_avg: DVector<S>,
-    /// The weighted maximum `u` of past `|g| + eps`.
-    #[cfg_attr(feature = "serde", serde(with = "super::checkpoint::vector"))]
-    pub exp_inf: DVector<S>,
-}
-
-/// One coordinate of [`AdamaxState`].
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub struct AdamaxCoord<S = f64> {
-    /// Entry of `exp_avg`.
-    pub exp_avg: S,
-    /// Entry of `exp_inf`.
-    pub exp_inf: S,
-}
-
-/// The buffers of [`AdamaxState`] as slices, for the driver's loop.
-#[derive(Debug)]
-pub struct AdamaxLanes<'a, S> {
-    /// `exp_avg`.
-    pub exp_avg: &'a mut [S],
-    /// `exp_inf`.
-    pub exp_inf: &'a mut [S],
-}
-
-impl<S: Scalar> Lanes for AdamaxLanes<'_, S> {
-    type Coord = AdamaxCoord<S>;
-    #[inline(always)]
-    fn truncate(self, n: usize) -> Self {
-        AdamaxLanes {
-            exp_avg: self.exp_avg.truncate(n),
-            exp_inf: self.exp_inf.truncate(n),
-        }
+state! {
+    /// The state of Adamax, with PyTorch's buffer names.
+    pub struct AdamaxState {
+        /// Steps taken.
+        step,
     }
-    #[inline(always)]
-    fn get(&self, i: usize) -> AdamaxCoord<S> {
-        AdamaxCoord {
-            exp_avg: self.exp_avg.get(i),
-            exp_inf: self.exp_inf.get(i),
-        }
-    }
-    #[inline(always)]
-    fn set(&mut self, i: usize, c: AdamaxCoord<S>) {
-        self.exp_avg.set(i, c.exp_avg);
-        self.exp_inf.set(i, c.exp_inf);
-    }
-}
-
-impl<S: Scalar> Buffers for AdamaxState<S> {
-    type Scalar = S;
-    type Coord = AdamaxCoord<S>;
-    type Lanes<'a> = AdamaxLanes<'a, S>;
-    fn coords(&self) -> Option<usize> {
-        Some(self.exp_avg.len())
-    }
-    fn step(&self) -> u64 {
-        self.step
-    }
-    fn set_step(&mut self, t: u64) {
-        self.step = t;
-    }
-    fn get(&self, i: usize) -> AdamaxCoord<S> {
-        AdamaxCoord {
-            exp_avg: self.exp_avg[i],
-            exp_inf: self.exp_inf[i],
-        }
-    }
-    fn set(&mut self, i: usize, c: AdamaxCoord<S>) {
-        self.exp_avg[i] = c.exp_avg;
-        self.exp_inf[i] = c.exp_inf;
-    }
-    fn lanes(&mut self) -> AdamaxLanes<'_, S> {
-        AdamaxLanes {
-            exp_avg: self.exp_avg.as_mut_slice(),
-            exp_inf: self.exp_inf.as_mut_slice(),
-        }
-    }
-    fn non_finite(c: &AdamaxCoord<S>) -> Option<&'static str> {
-        first_non_finite(&[("exp_avg", c.exp_avg), ("exp_inf", c.exp_inf)])
+    buffers AdamaxCoord, AdamaxLanes {
+        /// The first-moment average `m`.
+        exp_avg,
+        /// The weighted maximum `u` of past `|g| + eps`.
+        exp_inf,
     }
 }
 

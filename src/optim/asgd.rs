@@ -27,7 +27,8 @@ use nalgebra::DVector;
 
 use super::decay::Decay;
 use super::scalar::Scalar;
-use super::{Buffers, Config, Optim, Rule, WeightDecay, decay, first_non_finite, hyper};
+use super::state::state;
+use super::{Config, Optim, Rule, WeightDecay, decay, hyper};
 use crate::error::HyperError;
 
 /// Hyperparameters of ASGD, with PyTorch's names and defaults.
@@ -67,55 +68,19 @@ impl Default for AsgdConfig {
 /// ASGD: [`AsgdConfig`] with its state.
 pub type Asgd = Optim<AsgdConfig>;
 
-/// The state of ASGD, with PyTorch's names.
-#[derive(Clone, Debug, PartialEq)]
-#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
-#[cfg_attr(
-    feature = "serde",
-    serde(
-        deny_unknown_fields,
-        bound(
-            serialize = "S: serde::Serialize",
-            deserialize = "S: serde::Deserialize<'de>"
-        )
-    )
-)]
-pub struct AsgdState<S: Scalar = f64> {
-    /// Steps taken.
-    pub step: u64,
-    /// The step size of the next step (PyTorch's `eta`).
-    pub eta: f64,
-    /// The averaging weight of the next step (PyTorch's `mu`).
-    pub mu: f64,
-    /// The running average of the iterates (PyTorch's `ax`).
-    #[cfg_attr(feature = "serde", serde(with = "super::checkpoint::vector"))]
-    pub ax: DVector<S>,
-}
-
-impl<S: Scalar> Buffers for AsgdState<S> {
-    type Scalar = S;
-    type Coord = S;
-    type Lanes<'a> = &'a mut [S];
-    fn coords(&self) -> Option<usize> {
-        Some(self.ax.len())
+state! {
+    /// The state of ASGD, with PyTorch's names.
+    pub struct AsgdState {
+        /// Steps taken.
+        step,
+        /// The step size of the next step (PyTorch's `eta`).
+        eta: f64,
+        /// The averaging weight of the next step (PyTorch's `mu`).
+        mu: f64,
     }
-    fn step(&self) -> u64 {
-        self.step
-    }
-    fn set_step(&mut self, t: u64) {
-        self.step = t;
-    }
-    fn get(&self, i: usize) -> S {
-        self.ax[i]
-    }
-    fn set(&mut self, i: usize, c: S) {
-        self.ax[i] = c;
-    }
-    fn lanes(&mut self) -> &mut [S] {
-        self.ax.as_mut_slice()
-    }
-    fn non_finite(c: &S) -> Option<&'static str> {
-        first_non_finite(&[("ax", *c)])
+    buffers {
+        /// The running average of the iterates (PyTorch's `ax`).
+        ax,
     }
 }
 

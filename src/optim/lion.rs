@@ -26,7 +26,8 @@ use nalgebra::DVector;
 
 use super::moments::Beta;
 use super::scalar::Scalar;
-use super::{Buffers, Config, Optim, Rule, first_non_finite, hyper};
+use super::state::state;
+use super::{Config, Optim, Rule, hyper};
 use crate::error::HyperError;
 
 /// Hyperparameters of Lion, Optax's defaults under PyTorch-style names.
@@ -60,52 +61,16 @@ impl Default for LionConfig {
 /// Lion: [`LionConfig`] with its state.
 pub type Lion = Optim<LionConfig>;
 
-/// The state of Lion: the momentum `m` (Optax's `mu`).
-#[derive(Clone, Debug, PartialEq)]
-#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
-#[cfg_attr(
-    feature = "serde",
-    serde(
-        deny_unknown_fields,
-        bound(
-            serialize = "S: serde::Serialize",
-            deserialize = "S: serde::Deserialize<'de>"
-        )
-    )
-)]
-pub struct LionState<S: Scalar = f64> {
-    /// Steps taken.
-    pub step: u64,
-    /// The momentum `m`.
-    #[cfg_attr(feature = "serde", serde(with = "super::checkpoint::vector"))]
-    #[cfg_attr(feature = "serde", serde(rename = "mu"))]
-    pub exp_avg: DVector<S>,
-}
-
-impl<S: Scalar> Buffers for LionState<S> {
-    type Scalar = S;
-    type Coord = S;
-    type Lanes<'a> = &'a mut [S];
-    fn coords(&self) -> Option<usize> {
-        Some(self.exp_avg.len())
+state! {
+    /// The state of Lion: the momentum `m` (Optax's `mu`).
+    pub struct LionState {
+        /// Steps taken.
+        step,
     }
-    fn step(&self) -> u64 {
-        self.step
-    }
-    fn set_step(&mut self, t: u64) {
-        self.step = t;
-    }
-    fn get(&self, i: usize) -> S {
-        self.exp_avg[i]
-    }
-    fn set(&mut self, i: usize, c: S) {
-        self.exp_avg[i] = c;
-    }
-    fn lanes(&mut self) -> &mut [S] {
-        self.exp_avg.as_mut_slice()
-    }
-    fn non_finite(c: &S) -> Option<&'static str> {
-        first_non_finite(&[("exp_avg", *c)])
+    buffers {
+        /// The momentum `m`.
+        #[cfg_attr(feature = "serde", serde(rename = "mu"))]
+        exp_avg,
     }
 }
 

@@ -82,6 +82,7 @@ pub mod rprop;
 pub mod scalar;
 pub mod sgd;
 pub mod sparse_adam;
+mod state;
 
 pub use adadelta::{Adadelta, AdadeltaConfig, AdadeltaState};
 pub use adafactor::{Adafactor, AdafactorConfig, AdafactorState};

@@ -31,8 +31,9 @@ use nalgebra::DVector;
 
 use super::decay::Decay;
 use super::moments::{Beta, bias_correction, ema, ema_sq};
-use super::scalar::{Real, Scalar};
-use super::{Buffers, Config, Lanes, Optim, Rule, WeightDecay, decay, first_non_finite, hyper};
+use super::scalar::Real;
+use super::state::state;
+use super::{Config, Optim, Rule, WeightDecay, decay, hyper};
 use crate::error::HyperError;
 
 /// Hyperparameters of NAdam, with PyTorch's names and defaults.
@@ -72,105 +73,20 @@ impl Default for NAdamConfig {
 /// NAdam: [`NAdamConfig`] with its state.
 pub type NAdam = Optim<NAdamConfig>;
 
-/// The state of NAdam, with PyTorch's buffer names.
-#[derive(Clone, Debug, PartialEq)]
-#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
-#[cfg_attr(
-    feature = "serde",
-    serde(
-        deny_unknown_fields,
-        bound(
-            serialize = "S: serde::Serialize",
-            deserialize = "S: serde::Deserialize<'de>"
-        )
-    )
-)]
-pub struct NAdamState<S: Scalar = f64> {
-    /// Steps taken.
-    pub step: u64,
-    /// The product `P = mu_1 ... mu_t` of the momentum coefficients so far
-    /// (PyTorch's `mu_product`), kept in `f64` whatever the buffers' type.
-    pub mu_product: f64,
-    /// The first-moment average `m`.
-    #[cfg_attr(feature = "serde", serde(with = "super::checkpoint::vector"))]
-    pub exp_avg: DVector<S>,
-    /// The second-moment average `v`.
-    #[cfg_attr(feature = "serde", serde(with = "super::checkpoint::vector"))]
-    pub exp_avg_sq: DVector<S>,
-}
-
-/// One coordinate of [`NAdamState`].
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub struct NAdamCoord<S = f64> {
-    /// Entry of `exp_avg`.
-    pub exp_avg: S,
-    /// Entry of `exp_avg_sq`.
-    pub exp_avg_sq: S,
-}
-
-/// The buffers of [`NAdamState`] as slices, for the driver's loop.
-#[derive(Debug)]
-pub struct NAdamLanes<'a, S> {
-    /// `exp_avg`.
-    pub exp_avg: &'a mut [S],
-    /// `exp_avg_sq`.
-    pub exp_avg_sq: &'a mut [S],
-}
-
-impl<S: Scalar> Lanes for NAdamLanes<'_, S> {
-    type Coord = NAdamCoord<S>;
-    #[inline(always)]
-    fn truncate(self, n: usize) -> Self {
-        NAdamLanes {
-            exp_avg: self.exp_avg.truncate(n),
-            exp_avg_sq: self.exp_avg_sq.truncate(n),
-        }
+state! {
+    /// The state of NAdam, with PyTorch's buffer names.
+    pub struct NAdamState {
+        /// Steps taken.
+        step,
+        /// The product `P = mu_1 ... mu_t` of the momentum coefficients so far
+        /// (PyTorch's `mu_product`), kept in `f64` whatever the buffers' type.
+        mu_product: f64,
     }
-    #[inline(always)]
-    fn get(&self, i: usize) -> NAdamCoord<S> {
-        NAdamCoord {
-            exp_avg: self.exp_avg.get(i),
-            exp_avg_sq: self.exp_avg_sq.get(i),
-        }
-    }
-    #[inline(always)]
-    fn set(&mut self, i: usize, c: NAdamCoord<S>) {
-        self.exp_avg.set(i, c.exp_avg);
-        self.exp_avg_sq.set(i, c.exp_avg_sq);
-    }
-}
-
-impl<S: Scalar> Buffers for NAdamState<S> {
-    type Scalar = S;
-    type Coord = NAdamCoord<S>;
-    type Lanes<'a> = NAdamLanes<'a, S>;
-    fn coords(&self) -> Option<usize> {
-        Some(self.exp_avg.len())
-    }
-    fn step(&self) -> u64 {
-        self.step
-    }
-    fn set_step(&mut self, t: u64) {
-        self.step = t;
-    }
-    fn get(&self, i: usize) -> NAdamCoord<S> {
-        NAdamCoord {
-            exp_avg: self.exp_avg[i],
-            exp_avg_sq: self.exp_avg_sq[i],
-        }
-    }
-    fn set(&mut self, i: usize, c: NAdamCoord<S>) {
-        self.exp_avg[i] = c.exp_avg;
-        self.exp_avg_sq[i] = c.exp_avg_sq;
-    }
-    fn lanes(&mut self) -> NAdamLanes<'_, S> {
-        NAdamLanes {
-            exp_avg: self.exp_avg.as_mut_slice(),
-            exp_avg_sq: self.exp_avg_sq.as_mut_slice(),
-        }
-    }
-    fn non_finite(c: &NAdamCoord<S>) -> Option<&'static str> {
-        first_non_finite(&[("exp_avg", c.exp_avg), ("exp_avg_sq", c.exp_avg_sq)])
+    buffers NAdamCoord, NAdamLanes {
+        /// The first-moment average `m`.
+        exp_avg,
+        /// The second-moment average `v`.
+        exp_avg_sq,
     }
 }
 

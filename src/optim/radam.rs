@@ -31,8 +31,9 @@ use nalgebra::DVector;
 
 use super::decay::Decay;
 use super::moments::{Beta, bias_correction, ema, ema_sq};
-use super::scalar::{Real, Scalar};
-use super::{Buffers, Config, Lanes, Optim, Rule, WeightDecay, decay, first_non_finite, hyper};
+use super::scalar::Real;
+use super::state::state;
+use super::{Config, Optim, Rule, WeightDecay, decay, hyper};
 use crate::error::HyperError;
 
 /// Hyperparameters of RAdam, with PyTorch's names and defaults.
@@ -69,102 +70,17 @@ impl Default for RAdamConfig {
 /// RAdam: [`RAdamConfig`] with its state.
 pub type RAdam = Optim<RAdamConfig>;
 
-/// The state of RAdam, with PyTorch's buffer names.
-#[derive(Clone, Debug, PartialEq)]
-#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
-#[cfg_attr(
-    feature = "serde",
-    serde(
-        deny_unknown_fields,
-        bound(
-            serialize = "S: serde::Serialize",
-            deserialize = "S: serde::Deserialize<'de>"
-        )
-    )
-)]
-pub struct RAdamState<S: Scalar = f64> {
-    /// Steps taken.
-    pub step: u64,
-    /// The first-moment average `m`.
-    #[cfg_attr(feature = "serde", serde(with = "super::checkpoint::vector"))]
-    pub exp_avg: DVector<S>,
-    /// The second-moment average `v`.
-    #[cfg_attr(feature = "serde", serde(with = "super::checkpoint::vector"))]
-    pub exp_avg_sq: DVector<S>,
-}
-
-/// One coordinate of [`RAdamState`].
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub struct RAdamCoord<S = f64> {
-    /// Entry of `exp_avg`.
-    pub exp_avg: S,
-    /// Entry of `exp_avg_sq`.
-    pub exp_avg_sq: S,
-}
-
-/// The buffers of [`RAdamState`] as slices, for the driver's loop.
-#[derive(Debug)]
-pub struct RAdamLanes<'a, S> {
-    /// `exp_avg`.
-    pub exp_avg: &'a mut [S],
-    /// `exp_avg_sq`.
-    pub exp_avg_sq: &'a mut [S],
-}
-
-impl<S: Scalar> Lanes for RAdamLanes<'_, S> {
-    type Coord = RAdamCoord<S>;
-    #[inline(always)]
-    fn truncate(self, n: usize) -> Self {
-        RAdamLanes {
-            exp_avg: self.exp_avg.truncate(n),
-            exp_avg_sq: self.exp_avg_sq.truncate(n),
-        }
+state! {
+    /// The state of RAdam, with PyTorch's buffer names.
+    pub struct RAdamState {
+        /// Steps taken.
+        step,
     }
-    #[inline(always)]
-    fn get(&self, i: usize) -> RAdamCoord<S> {
-        RAdamCoord {
-            exp_avg: self.exp_avg.get(i),
-            exp_avg_sq: self.exp_avg_sq.get(i),
-        }
-    }
-    #[inline(always)]
-    fn set(&mut self, i: usize, c: RAdamCoord<S>) {
-        self.exp_avg.set(i, c.exp_avg);
-        self.exp_avg_sq.set(i, c.exp_avg_sq);
-    }
-}
-
-impl<S: Scalar> Buffers for RAdamState<S> {
-    type Scalar = S;
-    type Coord = RAdamCoord<S>;
-    type Lanes<'a> = RAdamLanes<'a, S>;
-    fn coords(&self) -> Option<usize> {
-        Some(self.exp_avg.len())
-    }
-    fn step(&self) -> u64 {
-        self.step
-    }
-    fn set_step(&mut self, t: u64) {
-        self.step = t;
-    }
-    fn get(&self, i: usize) -> RAdamCoord<S> {
-        RAdamCoord {
-            exp_avg: self.exp_avg[i],
-            exp_avg_sq: self.exp_avg_sq[i],
-        }
-    }
-    fn set(&mut self, i: usize, c: RAdamCoord<S>) {
-        self.exp_avg[i] = c.exp_avg;
-        self.exp_avg_sq[i] = c.exp_avg_sq;
-    }
-    fn lanes(&mut self) -> RAdamLanes<'_, S> {
-        RAdamLanes {
-            exp_avg: self.exp_avg.as_mut_slice(),
-            exp_avg_sq: self.exp_avg_sq.as_mut_slice(),
-        }
-    }
-    fn non_finite(c: &RAdamCoord<S>) -> Option<&'static str> {
-        first_non_finite(&[("exp_avg", c.exp_avg), ("exp_avg_sq", c.exp_avg_sq)])
+    buffers RAdamCoord, RAdamLanes {
+        /// The first-moment average `m`.
+        exp_avg,
+        /// The second-moment average `v`.
+        exp_avg_sq,
     }
 }
 

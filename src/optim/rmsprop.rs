@@ -26,6 +26,7 @@ use nalgebra::DVector;
 use super::decay::Decay;
 use super::moments::{Beta, ema, ema_sq};
 use super::scalar::{Real, Scalar};
+use super::state::state;
 use super::{
     Buffers, Config, Lanes, Optim, Rule, Unswitched, WeightDecay, WithLanes, decay,
     first_non_finite, hyper,
@@ -74,37 +75,22 @@ impl Default for RmsPropConfig {
 /// RMSprop: [`RmsPropConfig`] with its state.
 pub type RmsProp = Optim<RmsPropConfig>;
 
-/// The state of RMSprop, with PyTorch's buffer names.
-#[derive(Clone, Debug, PartialEq)]
-#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
-#[cfg_attr(
-    feature = "serde",
-    serde(
-        deny_unknown_fields,
-        bound(
-            serialize = "S: serde::Serialize",
-            deserialize = "S: serde::Deserialize<'de>"
-        )
-    )
-)]
-pub struct RmsPropState<S: Scalar = f64> {
-    /// Steps taken.
-    pub step: u64,
-    /// The moving average `v` of squared gradients.
-    #[cfg_attr(feature = "serde", serde(with = "super::checkpoint::vector"))]
-    pub square_avg: DVector<S>,
-    /// The momentum buffer `b`, present when `momentum > 0`.
-    #[cfg_attr(
-        feature = "serde",
-        serde(default, with = "super::checkpoint::opt_vector")
-    )]
-    pub momentum_buffer: Option<DVector<S>>,
-    /// The moving average `gbar` of gradients, present when centered.
-    #[cfg_attr(
-        feature = "serde",
-        serde(default, with = "super::checkpoint::opt_vector")
-    )]
-    pub grad_avg: Option<DVector<S>>,
+state! {
+    /// The state of RMSprop, with PyTorch's buffer names.
+    pub struct RmsPropState {
+        /// Steps taken.
+        step,
+    }
+    buffers {
+        /// The moving average `v` of squared gradients.
+        square_avg,
+    }
+    optional buffers {
+        /// The momentum buffer `b`, present when `momentum > 0`.
+        momentum_buffer,
+        /// The moving average `gbar` of gradients, present when centered.
+        grad_avg,
+    }
 }
 
 /// One coordinate of [`RmsPropState`] (absent buffers read as 0).

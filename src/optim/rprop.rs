@@ -16,7 +16,8 @@
 use nalgebra::DVector;
 
 use super::scalar::Scalar;
-use super::{Buffers, Config, Lanes, Optim, Rule, first_non_finite, hyper};
+use super::state::state;
+use super::{Config, Optim, Rule, hyper};
 use crate::error::HyperError;
 
 /// Hyperparameters of Rprop, with PyTorch's names and defaults.
@@ -48,102 +49,17 @@ impl Default for RpropConfig {
 /// Rprop: [`RpropConfig`] with its state.
 pub type Rprop = Optim<RpropConfig>;
 
-/// The state of Rprop.
-#[derive(Clone, Debug, PartialEq)]
-#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
-#[cfg_attr(
-    feature = "serde",
-    serde(
-        deny_unknown_fields,
-        bound(
-            serialize = "S: serde::Serialize",
-            deserialize = "S: serde::Deserialize<'de>"
-        )
-    )
-)]
-pub struct RpropState<S: Scalar = f64> {
-    /// Steps taken.
-    pub step: u64,
-    /// The previous gradient, zeroed where its sign flipped (PyTorch's `prev`).
-    #[cfg_attr(feature = "serde", serde(with = "super::checkpoint::vector"))]
-    pub prev: DVector<S>,
-    /// The per-coordinate step sizes.
-    #[cfg_attr(feature = "serde", serde(with = "super::checkpoint::vector"))]
-    pub step_size: DVector<S>,
-}
-
-/// One coordinate of [`RpropState`].
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub struct RpropCoord<S = f64> {
-    /// The previous gradient.
-    pub prev: S,
-    /// The step size.
-    pub step_size: S,
-}
-
-/// The buffers of [`RpropState`] as slices, for the driver's loop.
-#[derive(Debug)]
-pub struct RpropLanes<'a, S> {
-    /// `prev`.
-    pub prev: &'a mut [S],
-    /// `step_size`.
-    pub step_size: &'a mut [S],
-}
-
-impl<S: Scalar> Lanes for RpropLanes<'_, S> {
-    type Coord = RpropCoord<S>;
-    #[inline(always)]
-    fn truncate(self, n: usize) -> Self {
-        RpropLanes {
-            prev: self.prev.truncate(n),
-            step_size: self.step_size.truncate(n),
-        }
+state! {
+    /// The state of Rprop.
+    pub struct RpropState {
+        /// Steps taken.
+        step,
     }
-    #[inline(always)]
-    fn get(&self, i: usize) -> RpropCoord<S> {
-        RpropCoord {
-            prev: self.prev.get(i),
-            step_size: self.step_size.get(i),
-        }
-    }
-    #[inline(always)]
-    fn set(&mut self, i: usize, c: RpropCoord<S>) {
-        self.prev.set(i, c.prev);
-        self.step_size.set(i, c.step_size);
-    }
-}
-
-impl<S: Scalar> Buffers for RpropState<S> {
-    type Scalar = S;
-    type Coord = RpropCoord<S>;
-    type Lanes<'a> = RpropLanes<'a, S>;
-    fn coords(&self) -> Option<usize> {
-        Some(self.prev.len())
-    }
-    fn step(&self) -> u64 {
-        self.step
-    }
-    fn set_step(&mut self, t: u64) {
-        self.step = t;
-    }
-    fn get(&self, i: usize) -> RpropCoord<S> {
-        RpropCoord {
-            prev: self.prev[i],
-            step_size: self.step_size[i],
-        }
-    }
-    fn set(&mut self, i: usize, c: RpropCoord<S>) {
-        self.prev[i] = c.prev;
-        self.step_size[i] = c.step_size;
-    }
-    fn lanes(&mut self) -> RpropLanes<'_, S> {
-        RpropLanes {
-            prev: self.prev.as_mut_slice(),
-            step_size: self.step_size.as_mut_slice(),
-        }
-    }
-    fn non_finite(c: &RpropCoord<S>) -> Option<&'static str> {
-        first_non_finite(&[("prev", c.prev), ("step_size", c.step_size)])
+    buffers RpropCoord, RpropLanes {
+        /// The previous gradient, zeroed where its sign flipped (PyTorch's `prev`).
+        prev ("The previous gradient."),
+        /// The per-coordinate step sizes.
+        step_size ("The step size."),
     }
 }
 

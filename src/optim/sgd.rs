@@ -19,6 +19,7 @@ use nalgebra::DVector;
 
 use super::decay::Decay;
 use super::scalar::Scalar;
+use super::state::state;
 use super::{Buffers, Config, Optim, Refusal, Rule, WeightDecay, decay, first_non_finite, hyper};
 use crate::error::HyperError;
 
@@ -58,28 +59,16 @@ impl Default for SgdConfig {
 /// SGD: [`SgdConfig`] with its state.
 pub type Sgd = Optim<SgdConfig>;
 
-/// The state of SGD: PyTorch's `momentum_buffer`, present when `momentum != 0`.
-#[derive(Clone, Debug, PartialEq)]
-#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
-#[cfg_attr(
-    feature = "serde",
-    serde(
-        deny_unknown_fields,
-        bound(
-            serialize = "S: serde::Serialize",
-            deserialize = "S: serde::Deserialize<'de>"
-        )
-    )
-)]
-pub struct SgdState<S: Scalar = f64> {
-    /// Steps taken.
-    pub step: u64,
-    /// The momentum buffer `b`.
-    #[cfg_attr(
-        feature = "serde",
-        serde(default, with = "super::checkpoint::opt_vector")
-    )]
-    pub momentum_buffer: Option<DVector<S>>,
+state! {
+    /// The state of SGD: PyTorch's `momentum_buffer`, present when `momentum != 0`.
+    pub struct SgdState {
+        /// Steps taken.
+        step,
+    }
+    optional buffers {
+        /// The momentum buffer `b`.
+        momentum_buffer,
+    }
 }
 
 impl<S: Scalar> Buffers for SgdState<S> {

@@ -40,8 +40,9 @@
 use nalgebra::DVector;
 
 use super::moments::bias_correction;
-use super::scalar::{Real, Scalar};
-use super::{Buffers, Config, Lanes, Optim, Rule, first_non_finite, hyper};
+use super::scalar::Real;
+use super::state::state;
+use super::{Config, Optim, Rule, hyper};
 use crate::error::HyperError;
 
 /// The range of `lr` and `eps`: strictly positive and finite (PyTorch's checks).
@@ -78,102 +79,17 @@ impl Default for SparseAdamConfig {
 /// SparseAdam: [`SparseAdamConfig`] with its state.
 pub type SparseAdam = Optim<SparseAdamConfig>;
 
-/// The state of SparseAdam, with PyTorch's buffer names.
-#[derive(Clone, Debug, PartialEq)]
-#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
-#[cfg_attr(
-    feature = "serde",
-    serde(
-        deny_unknown_fields,
-        bound(
-            serialize = "S: serde::Serialize",
-            deserialize = "S: serde::Deserialize<'de>"
-        )
-    )
-)]
-pub struct SparseAdamState<S: Scalar = f64> {
-    /// Steps taken, `t`: every step counts, whichever coordinates it held.
-    pub step: u64,
-    /// The first-moment average `m`, updated only where the gradient is present.
-    #[cfg_attr(feature = "serde", serde(with = "super::checkpoint::vector"))]
-    pub exp_avg: DVector<S>,
-    /// The second-moment average `v`, updated only where the gradient is present.
-    #[cfg_attr(feature = "serde", serde(with = "super::checkpoint::vector"))]
-    pub exp_avg_sq: DVector<S>,
-}
-
-/// One coordinate of [`SparseAdamState`].
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub struct SparseAdamCoord<S = f64> {
-    /// Entry of `exp_avg`.
-    pub exp_avg: S,
-    /// Entry of `exp_avg_sq`.
-    pub exp_avg_sq: S,
-}
-
-/// The buffers of [`SparseAdamState`] as slices, for the driver's loop.
-#[derive(Debug)]
-pub struct SparseAdamLanes<'a, S> {
-    /// `exp_avg`.
-    pub exp_avg: &'a mut [S],
-    /// `exp_avg_sq`.
-    pub exp_avg_sq: &'a mut [S],
-}
-
-impl<S: Scalar> Lanes for SparseAdamLanes<'_, S> {
-    type Coord = SparseAdamCoord<S>;
-    #[inline(always)]
-    fn truncate(self, n: usize) -> Self {
-        SparseAdamLanes {
-            exp_avg: self.exp_avg.truncate(n),
-            exp_avg_sq: self.exp_avg_sq.truncate(n),
-        }
+state! {
+    /// The state of SparseAdam, with PyTorch's buffer names.
+    pub struct SparseAdamState {
+        /// Steps taken, `t`: every step counts, whichever coordinates it held.
+        step,
     }
-    #[inline(always)]
-    fn get(&self, i: usize) -> SparseAdamCoord<S> {
-        SparseAdamCoord {
-            exp_avg: self.exp_avg.get(i),
-            exp_avg_sq: self.exp_avg_sq.get(i),
-        }
-    }
-    #[inline(always)]
-    fn set(&mut self, i: usize, c: SparseAdamCoord<S>) {
-        self.exp_avg.set(i, c.exp_avg);
-        self.exp_avg_sq.set(i, c.exp_avg_sq);
-    }
-}
-
-impl<S: Scalar> Buffers for SparseAdamState<S> {
-    type Scalar = S;
-    type Coord = SparseAdamCoord<S>;
-    type Lanes<'a> = SparseAdamLanes<'a, S>;
-    fn coords(&self) -> Option<usize> {
-        Some(self.exp_avg.len())
-    }
-    fn step(&self) -> u64 {
-        self.step
-    }
-    fn set_step(&mut self, t: u64) {
-        self.step = t;
-    }
-    fn get(&self, i: usize) -> SparseAdamCoord<S> {
-        SparseAdamCoord {
-            exp_avg: self.exp_avg[i],
-            exp_avg_sq: self.exp_avg_sq[i],
-        }
-    }
-    fn set(&mut self, i: usize, c: SparseAdamCoord<S>) {
-        self.exp_avg[i] = c.exp_avg;
-        self.exp_avg_sq[i] = c.exp_avg_sq;
-    }
-    fn lanes(&mut self) -> SparseAdamLanes<'_, S> {
-        SparseAdamLanes {
-            exp_avg: self.exp_avg.as_mut_slice(),
-            exp_avg_sq: self.exp_avg_sq.as_mut_slice(),
-        }
-    }
-    fn non_finite(c: &SparseAdamCoord<S>) -> Option<&'static str> {
-        first_non_finite(&[("exp_avg", c.exp_avg), ("exp_avg_sq", c.exp_avg_sq)])
+    buffers SparseAdamCoord, SparseAdamLanes {
+        /// The first-moment average `m`, updated only where the gradient is present.
+        exp_avg,
+        /// The second-moment average `v`, updated only where the gradient is present.
+        exp_avg_sq,
     }
 }
 
