@@ -41,7 +41,8 @@
 //! 32 input bytes once more and computes twice, but writes only in place and
 //! needs no extra memory. A rule whose arithmetic outweighs its bytes (Adam,
 //! RMSprop, AdaGrad) is faster staged; a rule whose arithmetic is trivial (SGD
-//! with or without momentum), whose time is its bytes, is faster checked first
+//! with or without momentum, Rprop, ASGD, Adamax, Lion), whose time is its
+//! bytes, is faster checked first
 //! ([`Rule::refusal`]; `cargo bench --bench step -- refusal`, book chapter
 //! "Performance"). [`Optim::set_refusal`] overrides the choice, for example to
 //! save the spare state's memory.
