@@ -19,6 +19,8 @@ BUFFERS = {
     "rprop": 2, "asgd": 1, "adamax": 2, "nadam": 2, "radam": 2, "lion": 1,
     "sparseadam": 2,
 }
+# The optimizers whose rule checks first (`Rule::refusal`); the others stage.
+CHECK_FIRST = {"sgd", "sgd-momentum", "sgd-nesterov", "rprop", "asgd", "adamax", "lion"}
 # Optimizers whose state is not per coordinate: no floor kernels.
 MATRIX = ["adafactor", "muon"]
 # PyTorch's times, written by scripts/reference/bench_torch.py --json FILE.
@@ -69,8 +71,8 @@ def main():
                   f"| {fmt(r1)} | {fmt(r2)} | {fmt(single)} | {fmt(multi)} | {fmt(speed)} |")
     print("\nthe two ways to refuse a step whole, ns per parameter per step; "
           "`fused` is the rule's arithmetic in place, unchecked\n")
-    print("| optimizer | n | staged | check first | fused | faster |")
-    print("|---|---|---|---|---|---|")
+    print("| optimizer | n | staged | check first | fused | faster | the rule uses |")
+    print("|---|---|---|---|---|---|---|")
     for name in BUFFERS:
         for n in [100000, 10000000]:
             st = per_param("refusal", f"{name}-staged", n)
@@ -79,7 +81,8 @@ def main():
             if st is None or cf is None:
                 continue
             best = "check first" if cf < st else "staged"
-            print(f"| {name} | {n:.0e} | {fmt(st)} | {fmt(cf)} | {fmt(f)} | {best} |")
+            uses = "check first" if name in CHECK_FIRST else "staged"
+            print(f"| {name} | {n:.0e} | {fmt(st)} | {fmt(cf)} | {fmt(f)} | {best} | {uses} |")
 
 if __name__ == "__main__":
     main()

@@ -607,7 +607,8 @@ impl<R: Rule> Optimizer for Optim<R> {
 
 // claims: matches-pytorch, matches-pytorch-f32
 // ANCHOR: driver
-/// The one-pass driver described in the module documentation.
+/// The driver described in the module documentation: lengths, constants, the
+/// step taken one of the two ways of [`Refusal`], then commit or refuse.
 fn step_all<S: Scalar, R: Rule<S>>(
     path: Path,
     opt: &mut Optim<R, S>,
