@@ -762,6 +762,32 @@ mod tests {
     }
 
     #[test]
+    fn the_way_of_refusing_is_the_rules_unless_chosen() {
+        // The rules whose time is their bytes check first; the others stage.
+        let mut sgd = Sgd::new(SgdConfig::default()).unwrap();
+        let mut adam = Adam::new(AdamConfig::default()).unwrap();
+        assert_eq!(sgd.refusal(), Refusal::CheckFirst);
+        assert_eq!(adam.refusal(), Refusal::Stage);
+        let (mut theta, grad) = inputs(5);
+        adam.step_slice(&mut theta, &grad).unwrap();
+        assert!(adam.spare.is_some() && adam.backup.len() == 5);
+        // Checking first frees the spare state and the backup...
+        adam.set_refusal(Refusal::CheckFirst);
+        assert_eq!(adam.refusal(), Refusal::CheckFirst);
+        assert!(adam.spare.is_none() && adam.backup.is_empty());
+        adam.step_slice(&mut theta, &grad).unwrap();
+        assert!(adam.spare.is_none() && adam.backup.is_empty());
+        // ...and staging again builds them on the next step.
+        adam.set_refusal(Refusal::Stage);
+        assert_eq!(adam.refusal(), Refusal::Stage);
+        adam.step_slice(&mut theta, &grad).unwrap();
+        assert!(adam.spare.is_some() && adam.backup.len() == 5);
+        sgd.set_refusal(Refusal::Stage);
+        assert_eq!(sgd.refusal(), Refusal::Stage);
+        assert_eq!(adam.steps_taken(), 3);
+    }
+
+    #[test]
     fn the_same_rule_runs_in_f32() {
         // f32 steps from f32-rounded inputs stay within a few f32 ulps of the f64
         // steps: each quantity takes a handful of roundings of relative size 2^-24,
