@@ -117,6 +117,14 @@ impl<S: Scalar, R: Rule<S>, L: Lanes<Coord = CoordOf<R, S>>> Unswitched<S, R>
     }
 }
 
+/// Whether one coordinate's step can be taken: its gradient entry, its new
+/// parameter and its new state are all finite. Both ways of refusing use this
+/// one test. `&`, not `&&`: no branch, so the loops around it run on vectors.
+#[inline(always)]
+fn takes<S: Scalar, R: Rule<S>>(g: S, next: S, c: &CoordOf<R, S>) -> bool {
+    g.is_finite() & next.is_finite() & R::State::is_finite(c)
+}
+
 /// The one pass of [`Refusal::Stage`](super::Refusal::Stage): computes every
 /// coordinate's step from the old parameters and the old state, copies each old
 /// parameter to `backup`, writes the new parameter in place and the new state
@@ -150,8 +158,7 @@ impl<S: Scalar, R: Rule<S>> WithLanes<CoordOf<R, S>> for Stage<'_, S, R> {
         for i in 0..n {
             let (theta, g) = (params[i], grad[i]);
             let (next, c) = rule.apply(&k, theta, g, old.get(i));
-            // `&`, not `&&`: no branch, so the loop runs on vectors.
-            finite &= g.is_finite() & next.is_finite() & R::State::is_finite(&c);
+            finite &= takes::<S, R>(g, next, &c);
             backup[i] = theta;
             params[i] = next;
             new.set(i, c);
@@ -192,7 +199,7 @@ impl<S: Scalar, R: Rule<S>> WithLanes<CoordOf<R, S>> for CheckFirst<'_, S, R> {
         for i in 0..n {
             let g = grad[i];
             let (next, c) = rule.apply(&k, params[i], g, lanes.get(i));
-            finite &= g.is_finite() & next.is_finite() & R::State::is_finite(&c);
+            finite &= takes::<S, R>(g, next, &c);
         }
         if !finite {
             return false;
